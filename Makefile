@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m chainrule demo
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "torch not installable: benchmarks run without it"
+	$(PY) -m benchmarks
+
+lint: $(STAMP)
+	$(PY) -m ruff check chainrule tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,35 @@
+"""chainrule: neural networks from the lecture notes, on NumPy.
+
+Backpropagation is reverse-mode automatic differentiation over a computation graph,
+checked against forward mode (dual numbers) and finite differences.
+"""
+
+from . import functional, ops
+from .autograd import (
+    backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
+)
+from .errors import (
+    AnomalyError, AxisError, BackendUnavailable, ChainruleError, ConfigError, DataError,
+    DTypeError, FileFormatError, GraphError, ShapeError, StateError,
+)
+from .forward import Dual, jvp
+from .functional import (
+    concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
+)
+from .gradcheck import GradcheckError, check_grad, numerical_grad
+from .ops import OPS
+from .tensor import Tensor, as_tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "functional", "ops", "OPS",
+    "Tensor", "tensor", "as_tensor", "Dual",
+    "backward", "grad", "value_and_grad", "vjp", "jvp",
+    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "check_grad", "numerical_grad", "GradcheckError",
+    "softmax", "log_softmax", "logsumexp", "one_hot", "concatenate", "stack", "where",
+    "maximum", "minimum",
+    "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
+    "DataError", "ConfigError", "StateError", "FileFormatError", "BackendUnavailable",
+]

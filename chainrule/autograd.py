@@ -1,0 +1,243 @@
+"""Reverse mode: backpropagation over the recorded graph (NOTES.md section 4).
+
+``backward`` sorts the graph once (iterative depth-first search, children in input order),
+then walks it from the output down, calling each op's ``vjp`` with the cotangent of its
+output: g_x = Σ_k g_{u_k} ∂u_k/∂x. Cotangents meeting at a node are summed; each is first
+summed to its input's shape (broadcasting) and cast to its dtype. Saved arrays are released
+as soon as an op is done, unless ``retain_graph=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import DTypeError, GraphError
+from .tensor import MODE, Tensor, _check_finite, to_array
+
+_FREED = ("freed",)
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``g`` down to ``shape``: the reverse of NumPy broadcasting."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+def _toposort(root: Tensor) -> list:
+    """Ops reachable from ``root``, each after every op that consumes its output."""
+    order, seen = [], set()
+    stack = [(root._node, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for t in reversed(node.inputs):
+            if type(t) is Tensor and t._node is not None and t._node not in seen:
+                stack.append((t._node, False))
+    order.reverse()
+    return order
+
+
+def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad``.
+
+    Args:
+        root: the output; a scalar unless ``grad`` is given.
+        grad: the cotangent of ``root`` (same shape); 1 for a scalar root.
+        retain_graph: keep saved arrays so the graph can be walked again.
+
+    Raises:
+        GraphError: a non-scalar root without ``grad``, a root that does not require
+            gradients, or a graph already freed by an earlier backward.
+    """
+    if not root.requires_grad:
+        raise GraphError("backward() on a tensor that does not require grad: no input of the "
+                         "ops that made it has requires_grad=True (or it was made under no_grad)")
+    if grad is None:
+        if root.data.size != 1:
+            raise GraphError(f"backward() on a non-scalar tensor of shape {root.shape} needs an "
+                             "output gradient of the same shape: backward(grad)")
+        grad = np.ones_like(root.data)
+    else:
+        grad = to_array(grad, root.dtype)
+        if grad.shape != root.shape:
+            raise GraphError(f"backward(grad): grad has shape {grad.shape}, the tensor {root.shape}")
+        grad = grad.copy()
+    if root._node is None:
+        _accumulate(root, grad, set())
+        return
+    nodes = _toposort(root)
+    grads = {root._node: grad}
+    owned: set[int] = set()
+    anomaly = MODE.detect_anomaly
+    for node in nodes:
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        if node.saved is _FREED:
+            raise GraphError(f"backward through op {node.name} whose graph was already freed; "
+                             "pass retain_graph=True to the first backward() to walk it twice")
+        cotangents = node.vjp(g)
+        if not retain_graph:
+            node.saved = _FREED
+        for t, gi, need in zip(node.inputs, cotangents, node.needs_grad):
+            if not need or gi is None:
+                continue
+            if anomaly:
+                _check_finite(node, gi, "gradient")
+            if gi.shape != t.data.shape:
+                gi = unbroadcast(gi, t.data.shape)
+            if gi.dtype != t.data.dtype:
+                gi = gi.astype(t.data.dtype)
+            child = t._node
+            if child is None:
+                _accumulate(t, gi, owned)
+            elif child in grads:
+                grads[child] = grads[child] + gi
+            else:
+                grads[child] = gi
+
+
+def _accumulate(leaf: Tensor, g: Any, owned: set[int]) -> None:
+    # A vjp may hand the same array to two inputs, or a view of its cotangent: copy unless
+    # the array is fresh and unclaimed, so that later in-place += never writes through.
+    if leaf.grad is None:
+        if g.base is not None or not g.flags.writeable or id(g) in owned:
+            g = g.copy()
+        owned.add(id(g))
+        leaf.grad = g
+    else:
+        leaf.grad += g
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside the block (inference, parameter updates).
+
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    prev = MODE.grad_enabled
+    MODE.grad_enabled = False
+    try:
+        yield
+    finally:
+        MODE.grad_enabled = prev
+
+
+@contextlib.contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record ops again inside a ``no_grad`` block."""
+    prev = MODE.grad_enabled
+    MODE.grad_enabled = True
+    try:
+        yield
+    finally:
+        MODE.grad_enabled = prev
+
+
+def is_grad_enabled() -> bool:
+    return MODE.grad_enabled
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise :class:`~chainrule.errors.AnomalyError` naming the first op whose output (or,
+    during backward, whose gradient) holds a NaN or Inf."""
+    prev = MODE.detect_anomaly
+    MODE.detect_anomaly = True
+    try:
+        yield
+    finally:
+        MODE.detect_anomaly = prev
+
+
+# --- the functional API (reverse mode) ----------------------------------------------------
+
+def _argnums(argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    if isinstance(argnums, int):
+        return (argnums,), True
+    return tuple(argnums), False
+
+
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``f`` turned into a function returning ``(f(*args), ∂f/∂args[argnums])``.
+
+    ``f`` must return a scalar Tensor; the gradients are arrays shaped like the arguments.
+
+    >>> vg = value_and_grad(lambda x: (x * x).sum())
+    >>> v, g = vg(np.array([1.0, 2.0]))
+    >>> float(v), g.tolist()
+    (5.0, [2.0, 4.0])
+    """
+    nums, single = _argnums(argnums)
+
+    def wrapped(*args: Any) -> tuple[Any, Any]:
+        args = list(args)
+        for i in nums:
+            a = args[i]
+            data = a.data if isinstance(a, Tensor) else to_array(a)
+            if data.dtype.kind != "f":
+                raise DTypeError(f"grad: argument {i} has dtype {data.dtype}; gradients need floats")
+            args[i] = Tensor._make(data, True)
+        with enable_grad():
+            out = f(*args)
+        if not isinstance(out, Tensor) or out.data.size != 1:
+            raise GraphError(f"grad: f must return a scalar Tensor; got {type(out).__name__}"
+                             + (f" of shape {out.shape}" if isinstance(out, Tensor) else ""))
+        if out.requires_grad:
+            out.backward()
+        gs = tuple(args[i].grad if args[i].grad is not None else np.zeros_like(args[i].data)
+                   for i in nums)
+        return out.detach(), gs[0] if single else gs
+
+    return wrapped
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``f`` turned into a function returning ∂f/∂args[argnums] (arrays).
+
+    >>> grad(lambda x: (x ** 3).sum())(np.array([2.0]))
+    array([12.])
+    """
+    vg = value_and_grad(f, argnums)
+    return lambda *args: vg(*args)[1]
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[Any], tuple]]:
+    """``(f(*primals), pullback)`` where ``pullback(g)`` returns gᵀ·∂f/∂primals, one array each.
+
+    >>> y, pullback = vjp(lambda x: x * 3, np.array([1.0, 2.0]))
+    >>> pullback(np.array([1.0, 1.0]))[0].tolist()
+    [3.0, 3.0]
+    """
+    xs = [Tensor._make(to_array(p), True) for p in primals]
+    with enable_grad():
+        out = f(*xs)
+
+    def pullback(g: Any) -> tuple[Any, ...]:
+        for x in xs:
+            x.grad = None
+        if out.requires_grad:  # the graph is retained so the pullback can be called again
+            out.backward(g, retain_graph=True)
+        return tuple(x.grad if x.grad is not None else np.zeros_like(x.data) for x in xs)
+
+    return out.detach(), pullback

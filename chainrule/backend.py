@@ -1,0 +1,99 @@
+"""The one place that knows NumPy from CuPy.
+
+Op bodies call ``self.xp`` only; everything that differs between array libraries
+(scatter-add, moving arrays to the host, random generators) lives here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import BackendUnavailable
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array library and the few functions whose spelling differs across libraries."""
+
+    name: str
+    xp: Any
+    asnumpy: Callable[[Any], np.ndarray]
+    scatter_add: Callable[[Any, Any, Any], None]
+    rng: Callable[[Any], Any]
+
+
+NUMPY = Backend(
+    name="numpy",
+    xp=np,
+    asnumpy=np.asarray,
+    scatter_add=np.add.at,
+    rng=np.random.default_rng,
+)
+
+_cupy: Backend | None = None
+
+
+def cupy_backend() -> Backend:
+    """The CuPy backend, created on first use.
+
+    Raises:
+        BackendUnavailable: CuPy is not installed.
+    """
+    global _cupy
+    if _cupy is None:
+        try:
+            cp = importlib.import_module("cupy")
+            cpx = importlib.import_module("cupyx")
+        except ImportError as exc:  # pragma: no cover - depends on the machine
+            raise BackendUnavailable(
+                "backend 'cupy' was requested but CuPy is not installed; "
+                "install cupy-cuda12x (or the build for your CUDA) or use backend 'numpy'"
+            ) from exc
+        _cupy = Backend(
+            name="cupy",
+            xp=cp,
+            asnumpy=cp.asnumpy,
+            scatter_add=cpx.scatter_add,
+            rng=cp.random.default_rng,
+        )
+    return _cupy
+
+
+def backend_named(name: str) -> Backend:
+    """``"numpy"`` or ``"cupy"`` to a :class:`Backend`."""
+    if name in ("numpy", "cpu"):
+        return NUMPY
+    if name in ("cupy", "cuda", "gpu"):
+        return cupy_backend()
+    raise BackendUnavailable(f"unknown backend {name!r}; expected 'numpy' or 'cupy'")
+
+
+def get_backend(*arrays: Any) -> Backend:
+    """The backend that owns ``arrays`` (NumPy unless one of them is a CuPy array).
+
+    Raises:
+        TypeError: NumPy and CuPy arrays are mixed.
+    """
+    found = NUMPY
+    for a in arrays:
+        if type(a) is np.ndarray or a is None or np.isscalar(a):
+            continue
+        if type(a).__module__.startswith("cupy"):
+            found = cupy_backend()
+    if found is not NUMPY:
+        for a in arrays:
+            if type(a) is np.ndarray:
+                raise TypeError("cannot mix NumPy and CuPy arrays in one op; move them with .to()")
+    return found
+
+
+def array_module(*arrays: Any) -> Any:
+    """The array module (``numpy`` or ``cupy``) of ``arrays``."""
+    for a in arrays:
+        if type(a) is not np.ndarray and type(a).__module__.startswith("cupy"):
+            return get_backend(*arrays).xp
+    return np

@@ -1,0 +1,56 @@
+"""The errors chainrule raises on bad input.
+
+Every user-facing error is a :class:`ChainruleError`; its message names what was given,
+what was expected, and where (the op, the layer, the argument). The subclasses also derive
+from the matching built-in exception, so ``except ValueError`` keeps working for code that
+expects NumPy-like behaviour.
+"""
+
+from __future__ import annotations
+
+
+class ChainruleError(Exception):
+    """Base class of every error chainrule raises on purpose."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """Array shapes that do not fit together (binary ops, matmul, layers, losses)."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """An unsupported dtype, or a gradient asked of an integer tensor."""
+
+
+class AxisError(ChainruleError, IndexError):
+    """An axis outside ``[-ndim, ndim)``."""
+
+
+class GraphError(ChainruleError, RuntimeError):
+    """Misuse of the computation graph: freed graphs, non-scalar backward without a gradient."""
+
+
+class AnomalyError(ChainruleError, FloatingPointError):
+    """A NaN or Inf produced inside :func:`chainrule.detect_anomaly`."""
+
+
+class DataError(ChainruleError, ValueError):
+    """Bad data: wrong lengths, NaN/Inf, labels out of range, empty data sets."""
+
+
+class ConfigError(ChainruleError, ValueError):
+    """An invalid hyperparameter or an unknown name (activation, loss, optimizer)."""
+
+
+class StateError(ChainruleError, KeyError):
+    """A state dict with missing, unexpected or mis-shaped entries."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class FileFormatError(ChainruleError, ValueError):
+    """A model or checkpoint file that is corrupt, truncated, tampered or of another format."""
+
+
+class BackendUnavailable(ChainruleError, ImportError):
+    """An array backend (CuPy) that is not installed."""

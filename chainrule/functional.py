@@ -1,0 +1,223 @@
+"""Composites built from primitives only: no derivative code lives here, so every function
+works for both :class:`~chainrule.tensor.Tensor` (reverse mode) and
+:class:`~chainrule.forward.Dual` (forward mode)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import ops as P
+from .errors import AxisError
+from .tensor import ArrayLike, Tensor, _value
+
+
+def _cls(*xs: Any) -> type:
+    """The mode (Tensor or Dual) of the arguments: Dual wins, so constants join forward mode."""
+    for x in xs:
+        if isinstance(x, ArrayLike) and not isinstance(x, Tensor):
+            return type(x)
+    return Tensor
+
+
+def _lift(x: Any) -> ArrayLike:
+    return x if isinstance(x, ArrayLike) else Tensor(x)
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    if axis is None:
+        return int(np.prod(shape))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    n = 1
+    for a in axes:
+        if not -len(shape) <= a < len(shape):
+            raise AxisError(f"axis {a} is out of range for a tensor of shape {shape}")
+        n *= shape[a]
+    return n
+
+
+# --- element-wise -------------------------------------------------------------------------
+
+def exp(x): return _lift(x).exp()
+def log(x): return _lift(x).log()
+def sqrt(x): return _lift(x).sqrt()
+def abs(x): return _lift(x).abs()  # noqa: A001 - the math's name
+def sigmoid(x): return _lift(x).sigmoid()
+def tanh(x): return _lift(x).tanh()
+def relu(x): return _lift(x).relu()
+
+
+def leaky_relu(x: Any, slope: float = 0.01) -> Any:
+    """x if x > 0 else slope·x (NOTES.md 2)."""
+    return _cls(x)._apply(P.LeakyRelu, _lift(x), slope=slope)
+
+
+def softplus(x: Any) -> Any:
+    """log(1 + e^x), a smooth ReLU (NOTES.md 2)."""
+    return _cls(x)._apply(P.Softplus, _lift(x))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Any:
+    """x if x ≥ 0 else α(e^x − 1) (NOTES.md 2)."""
+    return _cls(x)._apply(P.Elu, _lift(x), alpha=alpha)
+
+
+def gelu(x: Any) -> Any:
+    """GELU, tanh form."""
+    return _cls(x)._apply(P.Gelu, _lift(x))
+
+
+def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Any:
+    return _lift(x).clip(lo, hi)
+
+
+def maximum(x: Any, y: Any) -> Any:
+    return _cls(x, y)._apply(P.Maximum, x, y)
+
+
+def minimum(x: Any, y: Any) -> Any:
+    return _cls(x, y)._apply(P.Minimum, x, y)
+
+
+def where(cond: Any, x: Any, y: Any) -> Any:
+    """x where ``cond`` holds, else y (``cond`` is not differentiated)."""
+    c = _value(cond)
+    c = c.astype(bool) if hasattr(c, "astype") else np.asarray(c, dtype=bool)
+    return _cls(x, y)._apply(P.Where, x, y, cond=c)
+
+
+def matmul(x: Any, y: Any) -> Any:
+    return _cls(x, y)._apply(P.MatMul, x, y)
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    """x·Wᵀ + b with ``weight`` of shape (out, in), one fused node."""
+    if bias is None:
+        return _cls(x, weight)._apply(P.Linear, x, weight)
+    return _cls(x, weight, bias)._apply(P.Linear, x, weight, bias)
+
+
+# --- reductions ---------------------------------------------------------------------------
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return _lift(x).sum(axis, keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Σx / n over ``axis``."""
+    x = _lift(x)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return x.sum(axis, keepdims) * (1.0 / builtins.max(_count(x.shape, axis), 1))
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    return _lift(x).max(axis, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """−max(−x)."""
+    return -((-_lift(x)).max(axis, keepdims))
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
+    """Σ(x − mean)² / (n − ddof)."""
+    x = _lift(x)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    d = x - mean(x, axis, keepdims=True)
+    return (d * d).sum(axis, keepdims) * (1.0 / builtins.max(_count(x.shape, axis) - ddof, 1))
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """log Σ e^x, computed stably."""
+    return _lift(x).logsumexp(axis, keepdims)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """p_i = e^{z_i} / Σ_j e^{z_j} (NOTES.md 3), as exp(z − logsumexp z): never overflows.
+
+    >>> softmax(Tensor([2.0, 1.0, 0.0])).numpy().round(2).tolist()   # duck, beaver, walrus
+    [0.67, 0.24, 0.09]
+    """
+    return log_softmax(x, axis).exp()
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """z − logsumexp(z): the log-probabilities, finite for any finite z."""
+    x = _lift(x)
+    return x - x.logsumexp(axis, keepdims=True)
+
+
+# --- shapes -------------------------------------------------------------------------------
+
+def reshape(x: Any, shape: Sequence[int]) -> Any:
+    return _lift(x).reshape(tuple(shape))
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
+    return _lift(x).transpose(*(axes or ()))
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
+    return _lift(x).broadcast_to(shape)
+
+
+def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+    """x without axes of length 1 (only ``axis`` when given)."""
+    x = _lift(x)
+    shape = x.shape
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = {a % len(shape) if -len(shape) <= a < len(shape) else _bad_axis(a, shape)
+                for a in (axis if isinstance(axis, tuple) else (axis,))}
+        new = tuple(n for i, n in enumerate(shape) if i not in axes or n != 1)
+    return x.reshape(new)
+
+
+def unsqueeze(x: Any, axis: int) -> Any:
+    """x with a new axis of length 1 at ``axis``."""
+    x = _lift(x)
+    nd = x.ndim + 1
+    if not -nd <= axis < nd:
+        _bad_axis(axis, x.shape)
+    shape = list(x.shape)
+    shape.insert(axis % nd, 1)
+    return x.reshape(tuple(shape))
+
+
+def _bad_axis(axis: int, shape: tuple[int, ...]) -> int:
+    raise AxisError(f"axis {axis} is out of range for a tensor of shape {shape}")
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
+    """The tensors joined along an existing axis."""
+    return _cls(*xs)._apply(P.Concatenate, *[_lift(x) for x in xs], axis=axis)
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Any:
+    """The tensors joined along a new axis."""
+    return concatenate([unsqueeze(x, axis) for x in xs], axis=axis)
+
+
+def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
+    """x padded with a constant (``pad_width`` as in ``numpy.pad``)."""
+    return _cls(x)._apply(P.Pad, _lift(x), pad_width=pad_width, value=value)
+
+
+def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float32) -> Tensor:
+    """Class numbers 0..C−1 as indicator rows (NOTES.md 3)."""
+    from .errors import DataError
+    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if y.dtype.kind not in "iub":
+        if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
+            y = y.astype(np.int64)
+        else:
+            raise DataError(f"one_hot: labels must be integers; got dtype {y.dtype}")
+    n = int(y.max()) + 1 if num_classes is None and y.size else (num_classes or 0)
+    if y.size and (y.min() < 0 or y.max() >= n):
+        raise DataError(f"one_hot: labels must lie in [0, {n}); got min {y.min()}, max {y.max()}")
+    out = np.zeros(y.shape + (n,), dtype=dtype)
+    np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor(out)

@@ -1,0 +1,18 @@
+"""The primitives. Each is one class with forward, vjp and jvp side by side; see ``base``."""
+
+from .base import OPS, Op, add_tangents
+from .elementwise import (
+    Abs, Add, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
+    Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
+)
+from .linalg import Linear, MatMul
+from .reduce import LogSumExp, Max, Sum
+from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
+
+__all__ = [
+    "OPS", "Op", "add_tangents", "stable_sigmoid",
+    "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
+    "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
+    "Where", "Linear", "MatMul", "LogSumExp", "Max", "Sum", "BroadcastTo", "Concatenate",
+    "GetItem", "Pad", "Reshape", "Transpose",
+]

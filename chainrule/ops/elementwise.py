@@ -1,0 +1,377 @@
+"""Element-wise primitives: arithmetic and the notes' activations (NOTES.md sections 1-2)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .base import Op, add_tangents
+
+
+def _neg(t: Any) -> Any:
+    return None if t is None else -t
+
+
+def _mul(t: Any, a: Any) -> Any:
+    return None if t is None else t * a
+
+
+def stable_sigmoid(xp: Any, x: Any) -> Any:
+    """σ(x) = 1/(1+e^-x) = e^x/(1+e^x), choosing the form that never overflows."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+# --- arithmetic ---------------------------------------------------------------------------
+
+
+class Add(Op):
+    """x + y."""
+
+    def forward(self, x, y):
+        return x + y
+
+    def vjp(self, g):
+        return g, g
+
+    def jvp(self, tx, ty):
+        return add_tangents(tx, ty)
+
+
+class Sub(Op):
+    """x − y."""
+
+    def forward(self, x, y):
+        return x - y
+
+    def vjp(self, g):
+        return g, (-g if self.needs_grad[1] else None)
+
+    def jvp(self, tx, ty):
+        return add_tangents(tx, _neg(ty))
+
+
+class Mul(Op):
+    """x · y."""
+
+    def forward(self, x, y):
+        self.save(x, y)
+        return x * y
+
+    def vjp(self, g):
+        x, y = self.saved
+        nx, ny = self.needs_grad
+        return (g * y if nx else None), (g * x if ny else None)
+
+    def jvp(self, tx, ty):
+        x, y = self.saved
+        return add_tangents(_mul(tx, y), _mul(ty, x))
+
+
+class Div(Op):
+    """x / y;  ∂/∂x = 1/y,  ∂/∂y = −x/y² = −out/y."""
+
+    def forward(self, x, y):
+        out = x / y
+        self.save(y, out)
+        return out
+
+    def vjp(self, g):
+        y, out = self.saved
+        nx, ny = self.needs_grad
+        gx = g / y
+        return (gx if nx else None), (-gx * out if ny else None)
+
+    def jvp(self, tx, ty):
+        y, out = self.saved
+        return add_tangents(None if tx is None else tx / y, None if ty is None else -ty * out / y)
+
+
+class Pow(Op):
+    """x ** y;  ∂/∂x = y·x^(y−1),  ∂/∂y = out·ln x (taken as 0 where x ≤ 0)."""
+
+    def forward(self, x, y):
+        out = x**y
+        self.save(x, y, out)
+        return out
+
+    def _dx(self):
+        x, y, _ = self.saved
+        return y * x ** (y - 1)
+
+    def _dy(self):
+        x, _, out = self.saved
+        xp = self.xp
+        pos = x > 0
+        return xp.where(pos, out * xp.log(xp.where(pos, x, 1)), 0)
+
+    def vjp(self, g):
+        nx, ny = self.needs_grad
+        return (g * self._dx() if nx else None), (g * self._dy() if ny else None)
+
+    def jvp(self, tx, ty):
+        return add_tangents(None if tx is None else tx * self._dx(),
+                            None if ty is None else ty * self._dy())
+
+
+class Neg(Op):
+    """−x."""
+
+    def forward(self, x):
+        return -x
+
+    def vjp(self, g):
+        return (-g,)
+
+    def jvp(self, t):
+        return _neg(t)
+
+
+class Maximum(Op):
+    """max(x, y) element-wise; at ties each side gets half the gradient."""
+
+    def forward(self, x, y):
+        self.save(((x > y) + 0.5 * (x == y)).astype(x.dtype if x.ndim else y.dtype))
+        return self.xp.maximum(x, y)
+
+    def vjp(self, g):
+        (m,) = self.saved
+        nx, ny = self.needs_grad
+        return (g * m if nx else None), (g * (1 - m) if ny else None)
+
+    def jvp(self, tx, ty):
+        (m,) = self.saved
+        return add_tangents(_mul(tx, m), _mul(ty, 1 - m))
+
+
+class Minimum(Op):
+    """min(x, y) element-wise; at ties each side gets half the gradient."""
+
+    def forward(self, x, y):
+        self.save(((x < y) + 0.5 * (x == y)).astype(x.dtype if x.ndim else y.dtype))
+        return self.xp.minimum(x, y)
+
+    vjp = Maximum.vjp
+    jvp = Maximum.jvp
+
+
+class Where(Op):
+    """cond ? x : y, with ``cond`` a boolean array (not differentiated)."""
+
+    def forward(self, x, y, *, cond):
+        self.save(cond)
+        return self.xp.where(cond, x, y)
+
+    def vjp(self, g):
+        (c,) = self.saved
+        nx, ny = self.needs_grad
+        return (g * c if nx else None), (g * ~c if ny else None)
+
+    def jvp(self, tx, ty):
+        (c,) = self.saved
+        return add_tangents(_mul(tx, c), _mul(ty, ~c))
+
+
+# --- unary functions ----------------------------------------------------------------------
+
+
+class Exp(Op):
+    """e^x;  derivative e^x = out."""
+
+    def forward(self, x):
+        out = self.xp.exp(x)
+        self.save(out)
+        return out
+
+    def vjp(self, g):
+        return (g * self.saved[0],)
+
+    def jvp(self, t):
+        return t * self.saved[0]
+
+
+class Log(Op):
+    """ln x;  derivative 1/x."""
+
+    def forward(self, x):
+        self.save(x)
+        return self.xp.log(x)
+
+    def vjp(self, g):
+        return (g / self.saved[0],)
+
+    def jvp(self, t):
+        return t / self.saved[0]
+
+
+class Sqrt(Op):
+    """√x;  derivative 1/(2√x) = 1/(2·out)."""
+
+    def forward(self, x):
+        out = self.xp.sqrt(x)
+        self.save(out)
+        return out
+
+    def vjp(self, g):
+        return (g / (2 * self.saved[0]),)
+
+    def jvp(self, t):
+        return t / (2 * self.saved[0])
+
+
+class Abs(Op):
+    """|x|;  derivative sign(x) (0 at 0)."""
+
+    def forward(self, x):
+        self.save(self.xp.sign(x))
+        return self.xp.abs(x)
+
+    def vjp(self, g):
+        return (g * self.saved[0],)
+
+    def jvp(self, t):
+        return t * self.saved[0]
+
+
+class Clip(Op):
+    """x limited to [lo, hi]; gradient 1 inside, 0 where clipped."""
+
+    def forward(self, x, *, lo=None, hi=None):
+        xp = self.xp
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        self.save(inside)
+        return xp.clip(x, lo, hi)
+
+    def vjp(self, g):
+        return (g * self.saved[0],)
+
+    def jvp(self, t):
+        return t * self.saved[0]
+
+
+class Sigmoid(Op):
+    """σ(x) = 1/(1+e^−x) (NOTES.md 1);  σ'(x) = σ(x)(1 − σ(x)) (NOTES.md 2)."""
+
+    def forward(self, x):
+        out = stable_sigmoid(self.xp, x)
+        self.save(out)
+        return out
+
+    def _d(self):
+        y = self.saved[0]
+        return y * (1 - y)
+
+    def vjp(self, g):
+        return (g * self._d(),)
+
+    def jvp(self, t):
+        return t * self._d()
+
+
+class Tanh(Op):
+    """tanh x = (e^x − e^−x)/(e^x + e^−x);  derivative 1 − tanh²x."""
+
+    def forward(self, x):
+        out = self.xp.tanh(x)
+        self.save(out)
+        return out
+
+    def _d(self):
+        y = self.saved[0]
+        return 1 - y * y
+
+    def vjp(self, g):
+        return (g * self._d(),)
+
+    def jvp(self, t):
+        return t * self._d()
+
+
+class Relu(Op):
+    """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0."""
+
+    def forward(self, x):
+        out = self.xp.maximum(x, 0)
+        self.save(out)
+        return out
+
+    def vjp(self, g):
+        return (g * (self.saved[0] > 0),)
+
+    def jvp(self, t):
+        return t * (self.saved[0] > 0)
+
+
+class LeakyRelu(Op):
+    """x if x > 0 else slope·x (slope 0.01 in the notes)."""
+
+    def forward(self, x, *, slope=0.01):
+        d = self.xp.where(x > 0, 1, slope).astype(x.dtype)
+        self.save(d)
+        return x * d
+
+    def vjp(self, g):
+        return (g * self.saved[0],)
+
+    def jvp(self, t):
+        return t * self.saved[0]
+
+
+class Softplus(Op):
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|) (stable);  derivative σ(x)."""
+
+    def forward(self, x):
+        xp = self.xp
+        self.save(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def vjp(self, g):
+        return (g * stable_sigmoid(self.xp, self.saved[0]),)
+
+    def jvp(self, t):
+        return t * stable_sigmoid(self.xp, self.saved[0])
+
+
+class Elu(Op):
+    """x if x ≥ 0 else α(e^x − 1);  derivative 1, or out + α below zero."""
+
+    def forward(self, x, *, alpha=1.0):
+        xp = self.xp
+        neg = alpha * xp.expm1(xp.minimum(x, 0))  # minimum: e^x never overflows
+        out = xp.where(x >= 0, x, neg)
+        self.save(xp.where(x >= 0, 1, neg + alpha).astype(x.dtype))
+        return out
+
+    def vjp(self, g):
+        return (g * self.saved[0],)
+
+    def jvp(self, t):
+        return t * self.saved[0]
+
+
+_GELU_K = math.sqrt(2 / math.pi)
+_GELU_C = 0.044715
+
+
+class Gelu(Op):
+    """GELU in its tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (torch's approximate='tanh')."""
+
+    def forward(self, x):
+        xp = self.xp
+        th = xp.tanh(_GELU_K * (x + _GELU_C * x * x * x))
+        self.save(x, th)
+        return 0.5 * x * (1 + th)
+
+    def _d(self):
+        x, th = self.saved
+        return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * _GELU_K * (1 + 3 * _GELU_C * x * x)
+
+    def vjp(self, g):
+        return (g * self._d(),)
+
+    def jvp(self, t):
+        return t * self._d()

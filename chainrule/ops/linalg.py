@@ -1,0 +1,79 @@
+"""Matrix products: batched matmul and the fused linear layer x·Wᵀ + b."""
+
+from __future__ import annotations
+
+from .base import Op, add_tangents
+
+
+class MatMul(Op):
+    """x @ y (batched over leading axes, NumPy's matmul rules for 1-D operands)."""
+
+    def forward(self, x, y):
+        self.save(x, y)
+        if x.ndim == 2 and y.ndim == 2:
+            return self.xp.dot(x, y)  # dot keeps the BLAS fast path when an inner dim is 1
+        return self.xp.matmul(x, y)
+
+    def vjp(self, g):
+        x, y = self.saved
+        xp = self.xp
+        nx, ny = self.needs_grad
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        if x.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if y.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        gx = gy = None
+        if g.ndim == 2 and x2.ndim == 2 and y2.ndim == 2:
+            if nx:
+                gx = xp.dot(g, y2.T)
+            if ny:
+                gy = xp.dot(x2.T, g)
+        else:
+            if nx:
+                gx = xp.matmul(g, xp.swapaxes(y2, -1, -2))
+            if ny:
+                gy = xp.matmul(xp.swapaxes(x2, -1, -2), g)
+        # 1-D operands: drop the axis we added; the engine sums any batch axes away.
+        if gx is not None and x.ndim == 1:
+            gx = gx[..., 0, :]
+        if gy is not None and y.ndim == 1:
+            gy = gy[..., :, 0]
+        return gx, gy
+
+    def jvp(self, tx, ty):
+        x, y = self.saved
+        mm = self.xp.matmul
+        return add_tangents(None if tx is None else mm(tx, y), None if ty is None else mm(x, ty))
+
+
+class Linear(Op):
+    """x·Wᵀ + b, the dense layer a = W·a_prev + b (NOTES.md 1) fused into one node.
+
+    ``weight`` is (out, in) as in PyTorch; ``x`` is (..., in). The bias is optional.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.save(x, weight)
+        out = self.xp.matmul(x, weight.T) if x.ndim != 2 else self.xp.dot(x, weight.T)
+        if bias is not None:
+            out += bias
+        return out
+
+    def vjp(self, g):
+        x, w = self.saved
+        xp = self.xp
+        need = self.needs_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = xp.dot(g2, w).reshape(x.shape) if need[0] else None
+        gw = xp.dot(g2.T, x.reshape(-1, x.shape[-1])) if need[1] else None
+        if len(need) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if need[2] else None)
+
+    def jvp(self, tx, tw, tb=None):
+        x, w = self.saved
+        mm = self.xp.matmul
+        out = add_tangents(None if tx is None else mm(tx, w.T), None if tw is None else mm(x, tw.T))
+        return add_tangents(out, tb)

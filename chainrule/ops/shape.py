@@ -1,0 +1,114 @@
+"""Shape primitives: they move numbers around without changing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend import NUMPY, get_backend
+from .base import Op
+
+
+class Reshape(Op):
+    """x viewed with a new shape."""
+
+    def forward(self, x, *, shape):
+        self.in_shape, self.shape = x.shape, shape
+        return x.reshape(shape)
+
+    def vjp(self, g):
+        return (g.reshape(self.in_shape),)
+
+    def jvp(self, t):
+        return t.reshape(self.shape)
+
+
+class Transpose(Op):
+    """Axes permuted by ``axes`` (reversed when None)."""
+
+    def forward(self, x, *, axes=None):
+        self.axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
+        return x.transpose(self.axes)
+
+    def vjp(self, g):
+        return (g.transpose(np.argsort(self.axes)),)
+
+    def jvp(self, t):
+        return t.transpose(self.axes)
+
+
+class BroadcastTo(Op):
+    """x broadcast to ``shape``; the engine sums the gradient back to x's shape."""
+
+    def forward(self, x, *, shape):
+        self.shape = shape
+        return self.xp.broadcast_to(x, shape)
+
+    def vjp(self, g):
+        return (g,)
+
+    def jvp(self, t):
+        return self.xp.broadcast_to(t, self.shape)
+
+
+class Concatenate(Op):
+    """Inputs joined along ``axis``; the gradient is split back at the same offsets."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.sizes = [x.shape[axis] for x in xs]
+        self.shapes = [x.shape for x in xs]
+        return self.xp.concatenate(xs, axis=axis)
+
+    def vjp(self, g):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(self.xp.split(g, cuts, axis=self.axis))
+
+    def jvp(self, *ts):
+        if all(t is None for t in ts):
+            return None
+        xp = self.xp
+        parts = [xp.zeros(s) if t is None else xp.broadcast_to(t, s) for t, s in zip(ts, self.shapes)]
+        return xp.concatenate(parts, axis=self.axis)
+
+
+def _is_advanced(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
+
+
+class GetItem(Op):
+    """x[index] with basic or integer-array indexing; gradients scatter-add at repeats."""
+
+    def forward(self, x, *, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def vjp(self, g):
+        gx = self.xp.zeros(self.shape, dtype=g.dtype)
+        if _is_advanced(self.index):
+            bk = NUMPY if self.xp is np else get_backend(g)
+            bk.scatter_add(gx, self.index, g)  # repeated indices must add, not overwrite
+        else:
+            gx[self.index] = g
+        return (gx,)
+
+    def jvp(self, t):
+        return t[self.index]
+
+
+class Pad(Op):
+    """x padded with a constant; ``pad_width`` as in ``numpy.pad``."""
+
+    def forward(self, x, *, pad_width, value=0.0):
+        pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        self.pad_width = tuple(map(tuple, pw))
+        self.inner = tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pad_width, x.shape))
+        return self.xp.pad(x, self.pad_width, constant_values=value)
+
+    def vjp(self, g):
+        return (g[self.inner],)
+
+    def jvp(self, t):
+        return self.xp.pad(t, self.pad_width)
