@@ -4,7 +4,7 @@ Backpropagation is reverse-mode automatic differentiation over a computation gra
 checked against forward mode (dual numbers) and finite differences.
 """
 
-from . import functional, ops
+from . import functional, ops, random
 from .autograd import (
     backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
 )
@@ -18,12 +18,13 @@ from .functional import (
 )
 from .gradcheck import GradcheckError, check_grad, numerical_grad
 from .ops import OPS
+from .random import manual_seed
 from .tensor import Tensor, as_tensor, tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "functional", "ops", "OPS",
+    "functional", "ops", "random", "OPS", "manual_seed",
     "Tensor", "tensor", "as_tensor", "Dual",
     "backward", "grad", "value_and_grad", "vjp", "jvp",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",

@@ -47,7 +47,7 @@ def _toposort(root: Tensor) -> list:
         seen.add(node)
         stack.append((node, True))
         for t in reversed(node.inputs):
-            if type(t) is Tensor and t._node is not None and t._node not in seen:
+            if isinstance(t, Tensor) and t._node is not None and t._node not in seen:
                 stack.append((t._node, False))
     order.reverse()
     return order

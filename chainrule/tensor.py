@@ -309,11 +309,11 @@ class Tensor(ArrayLike):
         needs = []
         ref = None
         for a in args:
-            if type(a) is Tensor:
+            if isinstance(a, Tensor):
                 ref = a.data
                 break
         for a in args:
-            if type(a) is Tensor:
+            if isinstance(a, Tensor):
                 arrays.append(a.data)
                 needs.append(a._requires_grad)
             else:
