@@ -19,8 +19,8 @@ def manual_seed(seed: int) -> np.random.Generator:
     >>> a = manual_seed(1).random(); b = manual_seed(1).random(); a == b
     True
     """
-    global _GLOBAL
-    _GLOBAL = np.random.default_rng(seed)
+    # Reseed in place: objects that hold the global generator see the new seed too.
+    _GLOBAL.bit_generator.state = np.random.default_rng(seed).bit_generator.state
     return _GLOBAL
 
 

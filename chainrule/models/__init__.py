@@ -1,0 +1,7 @@
+"""The notes' classic models: the perceptron, logistic regression, and the feedforward network."""
+
+from .logistic import LogisticRegression
+from .mlp import MLP
+from .perceptron import Perceptron
+
+__all__ = ["Perceptron", "LogisticRegression", "MLP"]

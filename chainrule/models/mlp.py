@@ -1,0 +1,102 @@
+"""The feedforward network of NOTES.md 1, built from the design decisions the notes name:
+depth and width (``sizes``), activation, objective (from ``task``) and initialization."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ConfigError
+from ..nn import (
+    BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Linear, Module, MSELoss, Sequential,
+    get_activation,
+)
+from ..random import get_rng
+from ..tensor import Tensor
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+class MLP(Module):
+    """A stack of dense layers a = f(W·a_prev + b) with the output unit the task calls for.
+
+    - ``task="binary"``: one output unit; ``forward`` gives the logit z, ŷ = σ(z); loss BCE.
+    - ``task="multiclass"``: one unit per class; logits, softmax probabilities; cross-entropy.
+    - ``task="regression"``: identity outputs; mean squared error.
+
+    Args:
+        sizes: [inputs, hidden..., outputs], e.g. [64, 16, 1] is the notes' one-hidden-layer
+            binary network.
+        activation: hidden-unit activation ("sigmoid", "tanh", "relu", "leaky_relu",
+            "softplus", "elu", "gelu").
+        task: "binary", "multiclass" or "regression".
+        init: weight initialization name for every layer ("default", "xavier_uniform",
+            "kaiming_normal", ...).
+        dropout: dropout probability after each hidden activation (0 for none).
+        rng: seed or generator for the initial weights and dropout.
+
+    Raises:
+        ConfigError: fewer than two sizes, an unknown task or activation, or a binary task
+            whose output size is not 1.
+
+    >>> net = MLP([2, 3, 1], activation="sigmoid", task="binary", rng=0)
+    >>> net.predict_proba(np.zeros((4, 2))).shape
+    (4,)
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str = "relu", task: str = "multiclass",
+                 init: str = "default", dropout: float = 0.0, rng: Any = None) -> None:
+        super().__init__()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2:
+            raise ConfigError(f"MLP: sizes needs at least [inputs, outputs]; got {sizes}")
+        if task not in TASKS:
+            raise ConfigError(f"MLP: unknown task {task!r}; expected one of {', '.join(TASKS)}")
+        if task == "binary" and sizes[-1] != 1:
+            raise ConfigError(f"MLP: a binary task has one output unit; got sizes {sizes}")
+        get_activation(activation)  # fail early, listing the valid names
+        g = get_rng(rng)
+        self.sizes, self.activation, self.task = sizes, activation, task
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(n_in, n_out, rng=g, init=init))
+            if i < len(sizes) - 2:
+                layers.append(get_activation(activation))
+                if dropout:
+                    layers.append(Dropout(dropout, rng=g))
+        self.layers = Sequential(*layers)
+
+    def forward(self, x: Any) -> Any:
+        out = self.layers(x)
+        return out.reshape(-1) if self.task == "binary" else out
+
+    @property
+    def loss_fn(self) -> Module:
+        """The objective matching the output unit."""
+        return {"binary": BCEWithLogitsLoss, "multiclass": CrossEntropyLoss,
+                "regression": MSELoss}[self.task]()
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """σ(z) for binary tasks, softmax rows for multiclass."""
+        from ..train import predict
+        z = Tensor(predict(self, X))
+        if self.task == "binary":
+            return z.sigmoid().numpy()
+        if self.task == "multiclass":
+            return F.softmax(z, axis=1).numpy()
+        raise ConfigError("MLP.predict_proba: a regression network has no probabilities")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class numbers (classification) or values (regression)."""
+        from ..train import predict
+        z = predict(self, X)
+        if self.task == "binary":
+            return (z >= 0).astype(np.int64)
+        if self.task == "multiclass":
+            return z.argmax(axis=1)
+        return z
+
+    def extra_repr(self) -> str:
+        return f"sizes={self.sizes}, activation={self.activation!r}, task={self.task!r}"

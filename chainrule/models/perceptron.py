@@ -1,0 +1,92 @@
+"""The perceptron and the perceptron trick (NOTES.md 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data import check_Xy
+from ..errors import ConfigError, ShapeError
+from ..nn import Module, Parameter
+from ..random import get_rng
+from ..tensor import Tensor
+
+
+class Perceptron(Module):
+    """score = w·x + b; predict 1 if score ≥ 0 else 0 (the step function).
+
+    Trained by the perceptron trick, not by gradients: for every misclassified point move the
+    line towards it, w ← w ± αx, b ← b ± α.
+
+    Args:
+        n_features: the number of inputs.
+        rng: seed or generator for the random starting line.
+
+    >>> p = Perceptron(2)
+    >>> p.weight.data[:] = [2.0, 1.0]; p.bias.data[:] = -18.0   # 2·test + grades − 18 = 0
+    >>> p.predict(np.array([[9.0, 8.0], [3.0, 4.0]])).tolist()   # accept, reject
+    [1, 0]
+    """
+
+    def __init__(self, n_features: int, rng: Any = None) -> None:
+        super().__init__()
+        if int(n_features) < 1:
+            raise ConfigError(f"Perceptron: n_features must be >= 1; got {n_features!r}")
+        g = get_rng(rng)
+        self.n_features = int(n_features)
+        self.weight = Parameter(g.uniform(-1, 1, self.n_features).astype(np.float32))
+        self.bias = Parameter(g.uniform(-1, 1, 1).astype(np.float32))
+        self.errors_: list[int] = []
+
+    def forward(self, x: Any) -> Any:
+        """The score w·x + b (one per row of ``x``)."""
+        return x @ self.weight + self.bias
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        X = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float32)
+        return X @ self.weight.data + self.bias.data
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 where the score is ≥ 0, else 0."""
+        return (self.decision_function(X) >= 0).astype(np.int64)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy on (X, y)."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def fit(self, X: Any, y: Any, lr: float = 0.01, epochs: int = 25, shuffle: bool = True,
+            rng: Any = None) -> Perceptron:
+        """The perceptron algorithm: repeat for ``epochs``: for each point (in a random order),
+        if a positive point is predicted 0, w ← w + αx, b ← b + α; if a negative point is
+        predicted 1, w ← w − αx, b ← b − α. Stops early when no point is misclassified.
+
+        ``errors_`` records the number of updates made in each epoch.
+        """
+        if lr <= 0 or epochs < 1:
+            raise ConfigError(f"Perceptron.fit: needs lr > 0 and epochs >= 1; got lr={lr}, epochs={epochs}")
+        X, y = check_Xy(X, y)
+        X = X.astype(np.float32, copy=False)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ShapeError(f"Perceptron.fit: expected X of shape (n, {self.n_features}); "
+                             f"got {X.shape}")
+        y = y.reshape(-1).astype(np.int64)
+        g = get_rng(rng)
+        w, b = self.weight.data, self.bias.data
+        self.errors_ = []
+        for _ in range(epochs):
+            order = g.permutation(len(X)) if shuffle else np.arange(len(X))
+            mistakes = 0
+            # NOTE: one point at a time is the algorithm: each update moves the line the next
+            # point sees, so this loop is not vectorized on purpose.
+            for i in order:
+                pred = 1 if X[i] @ w + b[0] >= 0 else 0
+                if pred != y[i]:
+                    sign = 1.0 if y[i] == 1 else -1.0
+                    w += sign * lr * X[i]
+                    b += sign * lr
+                    mistakes += 1
+            self.errors_.append(mistakes)
+            if mistakes == 0:
+                break
+        return self

@@ -1,0 +1,96 @@
+"""Plots with matplotlib (the ``plot`` extra), drawn off-screen and saved atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..data._errors import require
+
+
+def _pyplot() -> Any:
+    mpl = require("matplotlib", "plots", "pip install chainrule[plot]")
+    mpl.use("Agg")  # files only: never needs a display
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    from ..io import atomic_write
+    path = Path(path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return path
+
+
+def plot_history(histories: Any, path: str | Path, keys: tuple[str, ...] = ("loss", "val_loss"),
+                 title: str = "training") -> Path:
+    """Loss (and metric) curves per epoch; ``histories`` is a History or a name → History map.
+
+    Returns:
+        The path written.
+    """
+    plt = _pyplot()
+    if not isinstance(histories, Mapping):
+        histories = {"": histories}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, h in histories.items():
+        for key in keys:
+            values = h[key]
+            if values:
+                ax.plot(h["epoch"], values, label=f"{name} {key}".strip())
+    ax.set_xlabel("epoch")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
+                           y: np.ndarray, path: str | Path, title: str = "decision boundary",
+                           resolution: int = 200, line: tuple[float, float, float] | None = None,
+                           labels: tuple[str, str] = ("x1", "x2")) -> Path:
+    """The regions a 2-D classifier assigns to each class, with the points on top (the notes'
+    red and blue points); ``line=(a, b, c)`` also draws a·x1 + b·x2 + c = 0."""
+    plt = _pyplot()
+    X, y = np.asarray(X), np.asarray(y)
+    pad = 0.05 * (X.max(axis=0) - X.min(axis=0))
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([g1.ravel(), g2.ravel()]).astype(np.float32)
+    z = np.asarray(predict(grid)).reshape(g1.shape)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.contourf(g1, g2, z, alpha=0.25, cmap="coolwarm", levels=np.arange(z.max() + 2) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=18)
+    if line is not None:
+        a, b, c = line
+        xs = np.array([lo[0], hi[0]])
+        ax.plot(xs, -(a * xs + c) / b, "k--", label=f"{a:g}·{labels[0]} + {b:g}·{labels[1]} + {c:g} = 0")
+        ax.legend(loc="lower right")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_weights(weight: np.ndarray, path: str | Path, shape: tuple[int, int] = (8, 8),
+                 title: str = "hidden units' weights", max_units: int = 32) -> Path:
+    """Each hidden unit's incoming weights drawn as an image (the notes' learned features)."""
+    plt = _pyplot()
+    w = np.asarray(weight)[:max_units]
+    cols = min(8, len(w))
+    rows = -(-len(w) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.4), squeeze=False)
+    lim = float(np.abs(w).max()) or 1.0
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, unit in zip(axes.ravel(), w):
+        ax.imshow(unit.reshape(shape), cmap="RdBu", vmin=-lim, vmax=lim)
+    fig.suptitle(title)
+    return _save(fig, path)
