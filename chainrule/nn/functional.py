@@ -44,14 +44,17 @@ def _reduce(loss: Any, reduction: str) -> Any:
 
 
 def _lift(x: Any, like: Any = None) -> Any:
-    """``x`` as a Tensor or Dual; constants take the float dtype of ``like`` so float32
-    models stay float32."""
-    if isinstance(x, ArrayLike):
+    """``x`` as a Tensor or Dual, in the mode of ``like`` (a constant target joins a forward-mode
+    prediction as a Dual with zero tangent); constants take the float dtype of ``like`` so
+    float32 models stay float32."""
+    if isinstance(x, ArrayLike) and (like is None or _F._cls(x) is _F._cls(like)
+                                     or not isinstance(x, Tensor)):
         return x
-    a = np.asarray(x)
-    if like is not None and a.dtype.kind in "fiub" and like.dtype.kind == "f":
+    a = np.asarray(_value(x))
+    if like is not None and a.dtype.kind in "fiub" and like.dtype.kind == "f" \
+            and not isinstance(x, ArrayLike):
         a = a.astype(like.dtype, copy=False)
-    return Tensor(a)
+    return Tensor(a) if like is None else _F._cls(like)(a)
 
 
 def _same_shape(where: str, x: Any, target: Any) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .. import functional as F
 from ..errors import ConfigError, ShapeError
 from ..random import get_rng
-from ..tensor import Tensor, as_dtype
+from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
 from . import init as I
 from .module import Module, Parameter

@@ -8,7 +8,8 @@ so attribute access and ``module(x)`` cost what they cost on any Python object.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -160,13 +161,28 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def _named_tensors(self, kind: type) -> Iterator[tuple[str, Tensor]]:
+    def _named_tensors(self, kind: type | tuple[type, ...]) -> Iterator[tuple[str, Tensor]]:
+        """Tensors of ``kind`` in attribute order, a sub-module's in place of the sub-module
+        (not all of this module's first); a tensor shared by two layers is listed once."""
         seen: set[int] = set()
-        for mname, m in self.named_modules():
-            for name, obj in m._items():
-                if isinstance(obj, kind) and id(obj) not in seen:
-                    seen.add(id(obj))  # a tensor shared by two layers is listed once
-                    yield (f"{mname}.{name}" if mname else name), obj
+        stack: list[Iterator[tuple[str, Any]]] = [self._items()]
+        prefixes = [""]
+        while stack:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop()
+                prefixes.pop()
+                continue
+            name, obj = item
+            full = prefixes[-1] + name
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, Module):
+                stack.append(obj._items())
+                prefixes.append(full + ".")
+            elif isinstance(obj, kind):
+                yield full, obj
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name, in attribute order; shared ones once.
@@ -202,14 +218,7 @@ class Module:
     # --- state ------------------------------------------------------------------------------
 
     def _state(self) -> dict[str, Tensor]:
-        state: dict[str, Tensor] = {}
-        seen: set[int] = set()
-        for mname, m in self.named_modules():
-            for name, obj in m._items():
-                if isinstance(obj, (Parameter, Buffer)) and id(obj) not in seen:
-                    seen.add(id(obj))
-                    state[f"{mname}.{name}" if mname else name] = obj
-        return state
+        return dict(self._named_tensors((Parameter, Buffer)))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A flat map from dotted name to a NumPy copy of every parameter and buffer.
@@ -363,6 +372,9 @@ class ModuleList(Module):
     def _items(self) -> Iterator[tuple[str, Any]]:
         for i, m in enumerate(self._list):
             yield str(i), m
+        for name, value in vars(self).items():  # state a subclass adds beside the list
+            if name != "_list":
+                yield from _walk(name, value)
 
     def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end; returns self.
