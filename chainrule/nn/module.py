@@ -164,7 +164,7 @@ class Module:
     def _named_tensors(self, kind: type | tuple[type, ...]) -> Iterator[tuple[str, Tensor]]:
         """Tensors of ``kind`` in attribute order, a sub-module's in place of the sub-module
         (not all of this module's first); a tensor shared by two layers is listed once."""
-        seen: set[int] = set()
+        seen: set[int] = {id(self)}  # a child that points back at its parent ends the walk
         stack: list[Iterator[tuple[str, Any]]] = [self._items()]
         prefixes = [""]
         while stack:
