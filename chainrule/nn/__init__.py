@@ -1,0 +1,28 @@
+"""Neural-network building blocks: modules, layers, activations, objectives, initialization.
+
+>>> from chainrule import nn, Tensor
+>>> net = nn.Sequential(nn.Linear(2, 4, rng=0), nn.Sigmoid(), nn.Linear(4, 1, rng=0))
+>>> loss = nn.BCEWithLogitsLoss()(net(Tensor([[1.0, 2.0]])), [[1.0]])
+>>> loss.backward()
+>>> [p.grad.shape for p in net.parameters()]
+[(4, 2), (4,), (1, 4), (1,)]
+"""
+
+from . import functional, init
+from .activation import (
+    ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh, get_activation,
+)
+from .init import SymmetryWarning
+from .layers import Dropout, Flatten, Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, get_loss
+from .module import Buffer, LoadResult, Module, ModuleList, Parameter, Sequential
+
+__all__ = [
+    "functional", "init",
+    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "LoadResult",
+    "Linear", "Flatten", "Dropout", "Identity",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",
+    "get_activation",
+    "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "get_loss",
+    "SymmetryWarning",
+]

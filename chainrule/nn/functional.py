@@ -1,0 +1,360 @@
+"""Activations, objectives and dropout as functions (NOTES.md 2 and 3).
+
+The activations are :mod:`chainrule.functional`'s. The objectives are composites of
+primitives with no derivative code, so they work in reverse mode (Tensor) and forward mode
+(Dual) alike. Each takes ``reduction``: ``"mean"`` (the default), ``"sum"`` or ``"none"``
+(one value per example).
+
+Shapes: ``binary_cross_entropy*`` and ``mse_loss`` need the target to have exactly the
+prediction's shape (no silent broadcasting of (N, 1) against (N,)). ``cross_entropy`` and
+``nll_loss`` take scores of shape (..., C), classes on the last axis, and a target of class
+indices of shape (...) or of probabilities of shape (..., C).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import functional as _F
+from ..errors import ConfigError, DataError, ShapeError
+from ..functional import (
+    elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
+    softmax, softplus, tanh,
+)
+from ..random import get_rng
+from ..tensor import ArrayLike, Tensor, _value
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(where: str, reduction: str, extra: tuple[str, ...] = ()) -> None:
+    if reduction not in _REDUCTIONS + extra:
+        raise ConfigError(f"{where}: unknown reduction {reduction!r}; expected one of "
+                          + ", ".join(repr(r) for r in _REDUCTIONS + extra))
+
+
+def _reduce(loss: Any, reduction: str) -> Any:
+    if reduction == "mean":
+        return _F.mean(loss)
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _lift(x: Any, like: Any = None) -> Any:
+    """``x`` as a Tensor or Dual, in the mode of ``like`` (a constant target joins a forward-mode
+    prediction as a Dual with zero tangent); constants take the float dtype of ``like`` so
+    float32 models stay float32."""
+    if isinstance(x, ArrayLike) and (like is None or _F._cls(x) is _F._cls(like)
+                                     or not isinstance(x, Tensor)):
+        return x
+    a = np.asarray(_value(x))
+    if like is not None and a.dtype.kind in "fiub" and like.dtype.kind == "f" \
+            and not isinstance(x, ArrayLike):
+        a = a.astype(like.dtype, copy=False)
+    return Tensor(a) if like is None else _F._cls(like)(a)
+
+
+def _same_shape(where: str, x: Any, target: Any) -> None:
+    if x.shape != target.shape:
+        raise ShapeError(f"{where}: target shape {target.shape} does not match input shape "
+                         f"{x.shape}; they must be equal (reshape one, e.g. y.reshape(-1, 1))")
+
+
+def _check_probabilities(where: str, y: Any) -> None:
+    v = _value(y)
+    if v.size and not (bool((v >= 0).all()) and bool((v <= 1).all())):
+        raise DataError(f"{where}: targets must lie in [0, 1]; got values from "
+                        f"{float(np.nanmin(v))} to {float(np.nanmax(v))}"
+                        + (" including NaN" if bool(np.isnan(v).any()) else ""))
+
+
+# --- binary objectives --------------------------------------------------------------------
+
+def binary_cross_entropy(p: Any, y: Any, reduction: str = "mean", eps: float = 1e-7) -> Any:
+    """E = −y ln ŷ − (1 − y) ln(1 − ŷ) on probabilities ŷ (NOTES.md 3).
+
+    ŷ is clamped to [eps, 1 − eps] so a confident wrong answer costs about −ln eps, not
+    infinity (the gradient is zero where the clamp acts). For a sigmoid output prefer
+    :func:`binary_cross_entropy_with_logits`, which never needs the clamp.
+
+    Args:
+        p: predicted probabilities P(Y = 1 | x).
+        y: targets in [0, 1] (0/1 labels or soft labels), same shape as ``p``.
+        reduction: "mean", "sum" or "none".
+        eps: the clamp.
+
+    Returns:
+        The loss (a scalar unless ``reduction="none"``).
+
+    Raises:
+        ShapeError: ``y`` and ``p`` differ in shape.
+        DataError: a target outside [0, 1].
+        ConfigError: an unknown reduction.
+
+    >>> round(binary_cross_entropy(Tensor([0.9, 0.2]), [1.0, 0.0]).item(), 4)   # (−ln .9 − ln .8)/2
+    0.1643
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    p = _lift(p)
+    y = _lift(y, p)
+    _same_shape("binary_cross_entropy", p, y)
+    _check_probabilities("binary_cross_entropy", y)
+    q = p.clip(eps, 1.0 - eps)
+    loss = -(y * q.log() + (1.0 - y) * (1.0 - q).log())
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(z: Any, y: Any, reduction: str = "mean") -> Any:
+    """Binary cross-entropy of ŷ = σ(z) computed from the score z, stably:
+    max(z, 0) − z·y + ln(1 + e^−|z|) = softplus(z) − z·y (finite for any finite z; its
+    gradient is σ(z) − y).
+
+    Args:
+        z: scores (logits), any shape.
+        y: targets in [0, 1], same shape as ``z``.
+        reduction: "mean", "sum" or "none".
+
+    Raises:
+        ShapeError: ``y`` and ``z`` differ in shape.
+        DataError: a target outside [0, 1].
+        ConfigError: an unknown reduction.
+
+    >>> binary_cross_entropy_with_logits(Tensor([1e4, -1e4]), [1.0, 0.0]).item()
+    0.0
+    """
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    z = _lift(z)
+    y = _lift(y, z)
+    _same_shape("binary_cross_entropy_with_logits", z, y)
+    _check_probabilities("binary_cross_entropy_with_logits", y)
+    return _reduce(softplus(z) - z * y, reduction)
+
+
+def log_likelihood(p: Any, y: Any, reduction: str = "sum") -> Any:
+    """LL(θ) = Σ_i y⁽ⁱ⁾ ln ŷ⁽ⁱ⁾ + (1 − y⁽ⁱ⁾) ln(1 − ŷ⁽ⁱ⁾) (NOTES.md 3), the negative of the
+    summed binary cross-entropy. The notes maximize it by gradient ascent.
+
+    >>> import math
+    >>> ll = log_likelihood(Tensor([0.9, 0.6, 0.3, 0.2]), [0.0, 1.0, 0.0, 1.0])
+    >>> round(math.exp(ll.item()), 4)     # 0.1 · 0.6 · 0.7 · 0.2
+    0.0084
+    """
+    return -binary_cross_entropy(p, y, reduction=reduction)
+
+
+def log_likelihood_with_logits(z: Any, y: Any, reduction: str = "sum") -> Any:
+    """:func:`log_likelihood` of ŷ = σ(z), from the scores z (stable).
+
+    >>> round(log_likelihood_with_logits(Tensor([0.0]), [1.0]).item(), 4)   # ln ½
+    -0.6931
+    """
+    return -binary_cross_entropy_with_logits(z, y, reduction=reduction)
+
+
+# --- regression ---------------------------------------------------------------------------
+
+def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Any:
+    """The quadratic loss (y − y*)² (NOTES.md 3).
+
+    ``reduction="half_sum"`` gives the notes' E = ½ Σ_t ‖y_t − y*_t‖², summed over examples and
+    output nodes, whose gradient is y − y* (the form used with the δ recursion, NOTES.md 4);
+    :func:`half_sum_squared_error` is the same.
+
+    Args:
+        pred: predictions y.
+        target: targets y*, same shape as ``pred``.
+        reduction: "mean" (over every element), "sum", "none" or "half_sum".
+
+    Raises:
+        ShapeError: ``target`` and ``pred`` differ in shape.
+        ConfigError: an unknown reduction.
+
+    >>> mse_loss(Tensor([1.0, 2.0]), [0.0, 0.0]).item()
+    2.5
+    """
+    _check_reduction("mse_loss", reduction, ("half_sum",))
+    pred = _lift(pred)
+    target = _lift(target, pred)
+    _same_shape("mse_loss", pred, target)
+    d = pred - target
+    if reduction == "half_sum":
+        return (d * d).sum() * 0.5
+    return _reduce(d * d, reduction)
+
+
+def half_sum_squared_error(y: Any, target: Any) -> Any:
+    """E = ½ Σ_t ‖y_t − y*_t‖² (NOTES.md 3 and 4): ``mse_loss(y, target, "half_sum")``.
+
+    >>> half_sum_squared_error(Tensor([1.0, 2.0]), [0.0, 0.0]).item()
+    2.5
+    """
+    return mse_loss(y, target, reduction="half_sum")
+
+
+# --- multiclass ---------------------------------------------------------------------------
+
+def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
+    """``target`` as an integer index array of shape scores.shape[:-1], or None when it is a
+    float target of the scores' own shape (probabilities)."""
+    t = np.asarray(_value(target))
+    if scores.ndim < 1:
+        raise ShapeError(f"{where}: scores need a class axis (shape (N, C) or (C,)); got a scalar")
+    n_classes = scores.shape[-1]
+    batch = scores.shape[:-1]
+    if t.dtype.kind == "f" and t.shape == scores.shape:
+        return None
+    if t.shape != batch:
+        if t.dtype.kind == "f":
+            raise ShapeError(f"{where}: target of shape {t.shape} fits neither form for input of "
+                             f"shape {scores.shape}: class indices need shape {batch}, "
+                             f"probabilities shape {scores.shape}")
+        raise ShapeError(f"{where}: class-index target must have shape {batch} for input of "
+                         f"shape {scores.shape}; got {t.shape}")
+    if t.dtype.kind == "b" or t.dtype.kind not in "iuf":
+        raise DataError(f"{where}: class labels must be integers; got dtype {t.dtype}")
+    if t.dtype.kind == "f":
+        if not bool(np.isfinite(t).all()) or not bool((np.mod(t, 1) == 0).all()):
+            bad = t[~(np.isfinite(t) & (np.mod(np.nan_to_num(t), 1) == 0))].ravel()[:3]
+            raise DataError(f"{where}: class labels must be integers; got non-integer values "
+                            f"such as {bad.tolist()}")
+        t = t.astype(np.int64)
+    if t.size and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+        raise DataError(f"{where}: class labels must lie in [0, {n_classes}) for input with "
+                        f"{n_classes} classes; got min {int(t.min())}, max {int(t.max())}")
+    return t.astype(np.intp, copy=False)
+
+
+def _pick(logp: Any, t: np.ndarray) -> Any:
+    """logp[..., t]: each row's entry at its class (a gather by integer-array indexing)."""
+    if logp.ndim == 1:
+        return logp[int(t)]
+    flat = logp.reshape(-1, logp.shape[-1])
+    picked = flat[np.arange(flat.shape[0]), t.reshape(-1)]
+    return picked.reshape(t.shape)
+
+
+def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
+                  reduction: str = "mean") -> Any:
+    """Multiclass cross-entropy −Σ_j y_j ln p_j of p = softmax(logits) (NOTES.md 3), from the
+    scores through log-softmax (z − logsumexp z), so it is finite for any finite scores.
+
+    Args:
+        logits: scores of shape (N, C) (or (..., C); classes on the last axis).
+        target: class indices of shape (N,) (integers in [0, C)), or one-hot / probability
+            rows of shape (N, C) (floats).
+        label_smoothing: ε in [0, 1]: the target becomes (1 − ε)·y + ε/C.
+        reduction: "mean" (over examples), "sum" or "none" (shape (N,)).
+
+    Raises:
+        DataError: class labels out of range or not integers.
+        ShapeError: a target of neither shape.
+        ConfigError: an unknown reduction or ε outside [0, 1].
+
+    >>> z = Tensor([[2.0, 1.0, 0.0]])
+    >>> round(cross_entropy(z, [0]).item(), 4)        # −ln 0.665
+    0.4076
+    >>> round(cross_entropy(z, [[1.0, 0.0, 0.0]]).item(), 4)
+    0.4076
+    """
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ConfigError(f"cross_entropy: label_smoothing must lie in [0, 1]; got {label_smoothing}")
+    logits = _lift(logits)
+    t = _class_indices("cross_entropy", logits, target)
+    logp = log_softmax(logits, axis=-1)
+    n_classes = logits.shape[-1]
+    if t is not None:
+        loss = -_pick(logp, t)
+        if label_smoothing:
+            loss = (1.0 - label_smoothing) * loss - (label_smoothing / n_classes) * logp.sum(axis=-1)
+        return _reduce(loss, reduction)
+    y = _lift(target, logits)
+    if label_smoothing:
+        y = (1.0 - label_smoothing) * y + label_smoothing / n_classes
+    return _reduce(-(y * logp).sum(axis=-1), reduction)
+
+
+def nll_loss(log_probs: Any, target: Any, reduction: str = "mean") -> Any:
+    """Negative log-likelihood −ln p_{y} of class indices, given log-probabilities
+    (e.g. the output of :class:`~chainrule.nn.LogSoftmax`).
+
+    Args:
+        log_probs: log-probabilities of shape (N, C) (classes on the last axis).
+        target: class indices of shape (N,), integers in [0, C).
+        reduction: "mean", "sum" or "none".
+
+    Raises:
+        DataError: class labels out of range or not integers.
+        ShapeError: a target of the wrong shape.
+        ConfigError: an unknown reduction.
+
+    >>> import numpy as np
+    >>> round(nll_loss(Tensor(np.log([[0.7, 0.3]])), [0]).item(), 4)
+    0.3567
+    """
+    _check_reduction("nll_loss", reduction)
+    log_probs = _lift(log_probs)
+    t = _class_indices("nll_loss", log_probs, target)
+    if t is None:
+        raise ShapeError(f"nll_loss: target must be class indices of shape {log_probs.shape[:-1]} "
+                         f"for input of shape {log_probs.shape}; got probabilities of shape "
+                         f"{log_probs.shape} (use cross_entropy for probability targets)")
+    return _reduce(-_pick(log_probs, t), reduction)
+
+
+# --- regularization -----------------------------------------------------------------------
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Any:
+    """Inverted dropout: each element is zeroed with probability ``p`` and the survivors are
+    scaled by 1/(1 − p), so the expected value is unchanged and evaluation needs no rescaling.
+    Identity when ``training`` is False or ``p`` is 0.
+
+    Args:
+        x: the input.
+        p: drop probability in [0, 1].
+        training: apply dropout (False: return ``x``).
+        rng: generator for the mask (None: the global one of :mod:`chainrule.random`).
+
+    Raises:
+        ConfigError: ``p`` outside [0, 1].
+
+    >>> y = dropout(Tensor([1.0, 1.0, 1.0, 1.0]), 0.5, rng=0)
+    >>> sorted(set(y.numpy().tolist()))
+    [0.0, 2.0]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ConfigError(f"dropout: p must lie in [0, 1]; got {p}")
+    if not training or p == 0.0:
+        return x
+    x = _lift(x)
+    v = _value(x)
+    if p == 1.0:
+        return x * np.zeros(v.shape, dtype=v.dtype)
+    keep = get_rng(rng).random(v.shape) >= p
+    mask = keep.astype(v.dtype) * v.dtype.type(1.0 / (1.0 - p))
+    if type(v) is not np.ndarray:
+        from ..backend import get_backend
+        mask = get_backend(v).xp.asarray(mask)
+    return x * mask
+
+
+def get_loss(name: str, **kwargs: Any) -> Any:
+    """The loss module called ``name``: see :func:`chainrule.nn.get_loss`.
+
+    >>> get_loss("mse")
+    MSELoss(reduction='mean')
+    """
+    from .loss import get_loss as _get_loss
+    return _get_loss(name, **kwargs)
+
+
+__all__ = [
+    "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "softmax",
+    "log_softmax", "logsumexp", "exp", "log", "linear", "one_hot",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "log_likelihood",
+    "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
+    "nll_loss", "dropout", "get_loss",
+]

@@ -1,0 +1,147 @@
+"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Dropout, Identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ConfigError, ShapeError
+from ..random import get_rng
+from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
+from . import functional as NF
+from . import init as I
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """y = x·Wᵀ + b, one fused node; ``weight`` has shape (out_features, in_features).
+
+    Default initialization is PyTorch's: Kaiming-uniform with a = √5, which is
+    U(−1/√in_features, 1/√in_features), for the weight, and the same interval for the bias.
+    ``init`` picks another scheme for the weight by name (see
+    :data:`chainrule.nn.init.INITIALIZERS`: "xavier_uniform", "kaiming_normal", "lecun_normal",
+    ...) or as a callable ``f(weight, rng=rng)``; with any non-default scheme the bias starts at
+    zero (safe: the random weights already make the units different).
+
+    Args:
+        in_features: size of each input's last dimension.
+        out_features: size of each output's last dimension.
+        bias: learn an additive bias b.
+        rng: seed or generator for the initial weights (None: the global generator).
+        init: "default", another initializer name, or a callable.
+        dtype: float32 (default) or float64.
+
+    Raises:
+        ConfigError: non-positive sizes or an unknown ``init`` name.
+        ShapeError: (when called) an input whose last dimension is not ``in_features``.
+
+    >>> layer = Linear(3, 2, rng=0)
+    >>> layer.weight.shape, layer.bias.shape
+    ((2, 3), (2,))
+    >>> layer(Tensor(np.ones((4, 3), dtype=np.float32))).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, rng: Any = None,
+                 init: str | Callable[..., Any] = "default", dtype: Any = np.float32) -> None:
+        super().__init__()
+        if int(in_features) < 1 or int(out_features) < 1 or int(in_features) != in_features \
+                or int(out_features) != out_features:
+            raise ConfigError(f"Linear: in_features and out_features must be positive integers; "
+                              f"got {in_features!r} and {out_features!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = as_dtype(dtype)
+        initializer = I.get_initializer(init)
+        g = get_rng(rng)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
+        initializer(self.weight, rng=g)
+        self.bias: Parameter | None = None
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_features, dtype=dt))
+            if initializer is I.default_:
+                bound = 1.0 / np.sqrt(self.in_features)
+                I.uniform_(self.bias, -bound, bound, rng=g)
+
+    def forward(self, x: Any) -> Any:
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            raise ShapeError(f"{self._name()} expected input with last dimension "
+                             f"{self.in_features}, got shape {tuple(shape)}")
+        return F.linear(x, self.weight, self.bias)
+
+    def _name(self) -> str:
+        return f"Linear({self.in_features} -> {self.out_features})"
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    """Collapse the dimensions from ``start_dim`` on: (N, 1, 8, 8) → (N, 64).
+
+    >>> Flatten()(Tensor(np.zeros((2, 1, 8, 8)))).shape
+    (2, 64)
+    """
+
+    def __init__(self, start_dim: int = 1) -> None:
+        super().__init__()
+        self.start_dim = int(start_dim)
+
+    def forward(self, x: Any) -> Any:
+        return x.reshape(x.shape[:self.start_dim] + (-1,))
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout (NOTES.md 6, regularization): in training each element is zeroed with
+    probability ``p`` and the rest are scaled by 1/(1 − p); in eval mode it is the identity.
+
+    Args:
+        p: drop probability in [0, 1].
+        rng: seed or generator for the masks (None: the global generator at call time).
+
+    Raises:
+        ConfigError: ``p`` outside [0, 1].
+
+    >>> d = Dropout(0.5).eval()
+    >>> d(Tensor([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+
+    def __init__(self, p: float = 0.5, rng: Any = None) -> None:
+        super().__init__()
+        try:
+            ok = 0.0 <= float(p) <= 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"Dropout: p must be a probability in [0, 1]; got {p!r}")
+        self.p = float(p)
+        # An int seed becomes one generator here, so successive calls draw different masks.
+        self.rng = None if rng is None else get_rng(rng)
+
+    def forward(self, x: Any) -> Any:
+        return NF.dropout(x, self.p, self.training, self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Identity(Module):
+    """Returns its input (an identity output unit for regression, NOTES.md 1).
+
+    >>> Identity()(Tensor([3.0])).item()
+    3.0
+    """
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+__all__ = ["Linear", "Flatten", "Dropout", "Identity"]
