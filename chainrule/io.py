@@ -165,7 +165,13 @@ def _jsonable(value: Any, where: str) -> Any:
 
 def architecture(module: Any) -> dict[str, Any]:
     """The JSON description of a module: its class and constructor arguments, recursively."""
-    args, kwargs = getattr(module, "_init_args", ((), {}))
+    from .nn import ModuleList, Sequential
+    if type(module) is Sequential:  # containers may have grown since construction
+        args, kwargs = tuple(module), {}
+    elif type(module) is ModuleList:
+        args, kwargs = (list(module),), {}
+    else:
+        args, kwargs = getattr(module, "_init_args", ((), {}))
     name = type(module).__name__
     return {"class": name, "args": _jsonable(list(args), name), "kwargs": _jsonable(kwargs, name)}
 

@@ -250,8 +250,6 @@ def _convert(op: P.Op, args: Sequence[Any], arrays: list) -> None:
     for i, a in enumerate(args):
         if isinstance(a, Tensor) or a is None:
             continue
-        if isinstance(a, ArrayLike):
-            raise TypeError(f"{op.name}: cannot mix Tensor and {type(a).__name__}")
         if ref is not None and ref.dtype.kind == "f" and isinstance(a, (int, float)):
             arrays[i] = ref.dtype.type(a)  # 2 * float32 tensor stays float32
         else:
@@ -335,6 +333,10 @@ class Tensor(ArrayLike):
                 needs.append(False)
                 loose = True
         if loose:
+            for a in args:
+                if isinstance(a, ArrayLike) and not isinstance(a, Tensor):
+                    # Tensor ∘ Dual: forward mode wins, the Tensor is a constant there.
+                    return type(a)._apply(op_cls, *args, **params)
             _convert(op, args, arrays)
         first = arrays[0]
         op.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) else get_backend(*arrays).xp

@@ -289,3 +289,10 @@ def test_detect_anomaly_checks_gradients_too():
         y = x.sqrt()  # fine forward: sqrt(0) = 0
         with pytest.raises(cr.AnomalyError, match="Sqrt produced Inf in its gradient"):
             y.sum().backward()
+
+
+def test_tensor_constants_join_forward_mode():
+    d = cr.Dual(np.array([2.0]), np.array([1.0]))
+    c = Tensor(np.array([3.0]))
+    for y in (c * d, d * c):
+        np.testing.assert_allclose(y.tangent, [3.0])

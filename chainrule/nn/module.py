@@ -8,6 +8,8 @@ so attribute access and ``module(x)`` cost what they cost on any Python object.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -112,6 +114,22 @@ class Module:
 
     training: bool = True
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self: Module, *args: Any, **kw: Any) -> None:
+            # Record the outermost constructor's arguments: chainrule.io saves them as the
+            # architecture, so a model file rebuilds the model without pickle.
+            if "_init_args" not in self.__dict__:
+                self.__dict__["_init_args"] = (args, kw)
+            init(self, *args, **kw)
+
+        cls.__init__ = __init__
+
     def __init__(self) -> None:
         self.training = True
 
@@ -128,7 +146,8 @@ class Module:
     def _items(self) -> Iterator[tuple[str, Any]]:
         """(name, object) for each Module, Parameter and Buffer held directly by this module."""
         for name, value in vars(self).items():
-            yield from _walk(name, value)
+            if name != "_init_args":
+                yield from _walk(name, value)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         """The direct sub-modules with their names, in attribute order."""
