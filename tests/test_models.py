@@ -38,12 +38,19 @@ def test_perceptron_update_is_the_notes_rule():
     np.testing.assert_allclose(p.bias.data, [-0.9])
 
 
+def _solves_xor(hidden: int, seed: int) -> bool:
+    X, y = xor(n=4, noise=0.0)  # the truth table
+    net = MLP([2, hidden, 1], activation="sigmoid", task="binary", rng=seed)
+    fit(net, net.loss_fn, Adam(net.parameters(), lr=0.1), (X, y.astype(np.float32)), epochs=300,
+        batch_size=4, progress=False)
+    return bool((net.predict(X) == y).all())
+
+
 def test_xor_is_solved_exactly_by_two_hidden_units():
-    X, y = xor(n=4, noise=0.0)  # the four corners
-    net = MLP([2, 2, 1], activation="tanh", task="binary", rng=3)
-    opt = Adam(net.parameters(), lr=0.1)
-    fit(net, net.loss_fn, opt, (X, y.astype(np.float32)), epochs=300, batch_size=4, progress=False)
-    assert (net.predict(X) == y).all()
+    # Two units suffice, but some starts fall into a local minimum (the notes' point that
+    # initialization matters): most seeds solve it exactly; four units always do.
+    assert sum(_solves_xor(2, s) for s in range(10)) >= 6
+    assert all(_solves_xor(4, s) for s in range(5))
 
 
 def test_hidden_layer_fits_a_curved_boundary_that_logistic_regression_cannot():
