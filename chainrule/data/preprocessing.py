@@ -20,8 +20,11 @@ _SHOW = 5  # how many offending columns or positions an error message lists
 
 def _where_not_finite(a: np.ndarray, name: str) -> str | None:
     """A sentence saying where ``a`` holds NaN or Inf, or None when it holds neither."""
-    if a.dtype.kind not in "fc" or np.isfinite(a.sum()):
-        return None  # NOTE: one reduction is the fast path; NaN and Inf both survive a sum
+    if a.dtype.kind not in "fc":
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(a.sum()):  # NOTE: one reduction is the fast path; NaN and Inf survive it
+            return None
     bad = ~np.isfinite(a)
     count = int(bad.sum())
     if count == 0:
