@@ -184,7 +184,8 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
     Args:
         n: number of points.
         noise: standard deviation of the Gaussian noise.
-        factor: radius of the inner circle, in (0, 1).
+        factor: radius of the inner circle, in (0, 1) (scikit-learn's default is 0.8, a
+            narrower gap).
         rng: generator, seed, or None for the global generator.
 
     Returns:
