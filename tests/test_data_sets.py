@@ -9,8 +9,16 @@ import pytest
 
 import chainrule
 from chainrule.data import (
-    MissingDependency, admissions, blobs, circles, digits_binary, load_digits, moons, regression,
-    spirals, xor,
+    MissingDependency,
+    admissions,
+    blobs,
+    circles,
+    digits_binary,
+    load_digits,
+    moons,
+    regression,
+    spirals,
+    xor,
 )
 from chainrule.errors import ConfigError
 
