@@ -173,7 +173,8 @@ class DataLoader:
     """Iterate over a data set in mini-batches of :class:`chainrule.Tensor`.
 
     Each batch is a tuple with one Tensor per field of the samples (``(x, y)`` for a
-    ``TensorDataset(X, y)``), with a leading batch axis.
+    ``TensorDataset(X, y)``), with a leading batch axis. Without shuffling, batches of a
+    :class:`TensorDataset` are views of its arrays (no copy): do not modify them in place.
 
     Args:
         dataset: a :class:`Dataset` (or anything with ``len`` and ``[i]``).
