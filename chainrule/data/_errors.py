@@ -1,0 +1,46 @@
+"""Errors for optional data dependencies and missing data files, and the lazy importer.
+
+These live here until :mod:`chainrule.errors` adopts them; both are :class:`ChainruleError`
+subclasses and also derive from the built-in exception a caller would expect.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ..errors import ChainruleError
+
+
+class MissingDependency(ChainruleError, ImportError):
+    """An optional package (scikit-learn, zarr, ...) that a data set needs is not installed."""
+
+
+class DatasetNotFound(ChainruleError, FileNotFoundError):
+    """The files of a data set are not where chainrule looked for them."""
+
+
+def require(module: str, what: str, install: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependency` saying what to install.
+
+    Args:
+        module: the module to import, e.g. ``"sklearn.datasets"``.
+        what: the chainrule function that needs it, for the message.
+        install: the install command to suggest.
+
+    Returns:
+        The imported module.
+
+    Raises:
+        MissingDependency: the module cannot be imported.
+
+    >>> require("json", "an example", "nothing").__name__
+    'json'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{what} needs the optional package {module.split('.')[0]!r}, which is not "
+            f"installed; install it with: {install}"
+        ) from exc
