@@ -4,13 +4,14 @@ Backpropagation is reverse-mode automatic differentiation over a computation gra
 checked against forward mode (dual numbers) and finite differences.
 """
 
-from . import functional, ops, random
+from . import data, functional, nn, ops, random
 from .autograd import (
     backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
 )
 from .errors import (
     AnomalyError, AxisError, BackendUnavailable, ChainruleError, ConfigError, DataError,
-    DTypeError, FileFormatError, GraphError, ShapeError, StateError,
+    DatasetNotFound, DTypeError, FileFormatError, GraphError, MissingDependency, ShapeError,
+    StateError,
 )
 from .forward import Dual, jvp
 from .functional import (
@@ -33,4 +34,5 @@ __all__ = [
     "maximum", "minimum",
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
     "DataError", "ConfigError", "StateError", "FileFormatError", "BackendUnavailable",
+    "MissingDependency", "DatasetNotFound", "data", "nn",
 ]

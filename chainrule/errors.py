@@ -54,3 +54,11 @@ class FileFormatError(ChainruleError, ValueError):
 
 class BackendUnavailable(ChainruleError, ImportError):
     """An array backend (CuPy) that is not installed."""
+
+
+class MissingDependency(ChainruleError, ImportError):
+    """An optional package (scikit-learn, safetensors, matplotlib, zarr, ...) is not installed."""
+
+
+class DatasetNotFound(ChainruleError, FileNotFoundError):
+    """The files of a data set are not where chainrule looked for them."""

@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import ChainruleError, FileFormatError
+from .errors import ChainruleError, FileFormatError, MissingDependency
 
 FORMAT = "chainrule"
 VERSION = 1
@@ -63,7 +63,6 @@ def _safetensors() -> Any:
     try:
         import safetensors.numpy as stn
     except ImportError as exc:
-        from .data._errors import MissingDependency
         raise MissingDependency("model files need the safetensors package: "
                                 "pip install chainrule[io]") from exc
     return stn

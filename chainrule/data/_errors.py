@@ -1,23 +1,13 @@
-"""Errors for optional data dependencies and missing data files, and the lazy importer.
-
-These live here until :mod:`chainrule.errors` adopts them; both are :class:`ChainruleError`
-subclasses and also derive from the built-in exception a caller would expect.
-"""
+"""The lazy importer for optional dependencies (the errors live in :mod:`chainrule.errors`)."""
 
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
-from ..errors import ChainruleError
+from ..errors import DatasetNotFound, MissingDependency
 
-
-class MissingDependency(ChainruleError, ImportError):
-    """An optional package (scikit-learn, zarr, ...) that a data set needs is not installed."""
-
-
-class DatasetNotFound(ChainruleError, FileNotFoundError):
-    """The files of a data set are not where chainrule looked for them."""
+__all__ = ["DatasetNotFound", "MissingDependency", "require"]
 
 
 def require(module: str, what: str, install: str) -> ModuleType:
