@@ -276,7 +276,8 @@ def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt = None if optimizer is None else _flatten_state(optimizer.state_dict(), "optim", arrays)
     meta = {"kind": "checkpoint", "version": VERSION, "architecture": _try_arch(model),
-            "optimizer": opt, "rng": get_state(), "extra": extra}
+            "optimizer": opt, "rng": get_state(), "module_rngs": _module_rngs(model, None),
+            "extra": extra}
     save_arrays(path, arrays, meta)
     return Path(path)
 
@@ -301,4 +302,20 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None) 
             raise FileFormatError(f"{path}: the checkpoint holds no optimizer state")
         optimizer.load_state_dict(_unflatten_state(meta["optimizer"], arrays))
     set_state(meta["rng"])
+    _module_rngs(model, meta.get("module_rngs") or {})
     return meta.get("extra", {})
+
+
+def _module_rngs(model: Any, restore: dict[str, Any] | None) -> dict[str, Any]:
+    """The states of generators that modules own (e.g. Dropout's), by ``module.attribute``;
+    with ``restore``, set them from it instead."""
+    states = {}
+    for name, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if isinstance(value, np.random.Generator):
+                key = f"{name}.{attr}" if name else attr
+                if restore is None:
+                    states[key] = value.bit_generator.state
+                elif key in restore:
+                    value.bit_generator.state = restore[key]
+    return states
