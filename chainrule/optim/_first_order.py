@@ -4,14 +4,22 @@ defaults (the single-tensor code path), so switching between the libraries chang
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..errors import ConfigError
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_number
 from .transforms import (
-    Transform, add_decayed_weights, chain, scale, scale_by_adam, scale_by_rms, scale_by_rss,
-    scale_by_schedule, trace,
+    Transform,
+    add_decayed_weights,
+    chain,
+    scale,
+    scale_by_adam,
+    scale_by_rms,
+    scale_by_rss,
+    scale_by_schedule,
+    trace,
 )
 
 Params = Iterable[Tensor] | Iterable[dict]

@@ -5,7 +5,8 @@ flat NumPy vector, with its optional strong-Wolfe line search.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 

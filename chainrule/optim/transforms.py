@@ -29,7 +29,8 @@ array([0.45, 1.4 ], dtype=float32)
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from ..backend import array_module, get_backend
 from ..errors import ConfigError
