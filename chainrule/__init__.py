@@ -4,7 +4,7 @@ Backpropagation is reverse-mode automatic differentiation over a computation gra
 checked against forward mode (dual numbers) and finite differences.
 """
 
-from . import data, functional, nn, ops, random
+from . import data, functional, nn, ops, optim, random
 from .autograd import (
     backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
 )
@@ -34,5 +34,5 @@ __all__ = [
     "maximum", "minimum",
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
     "DataError", "ConfigError", "StateError", "FileFormatError", "BackendUnavailable",
-    "MissingDependency", "DatasetNotFound", "data", "nn",
+    "MissingDependency", "DatasetNotFound", "data", "nn", "optim",
 ]

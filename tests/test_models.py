@@ -88,6 +88,7 @@ def test_mlp_regression_with_quadratic_loss():
 
 
 def test_seeded_training_is_bit_identical():
+    pytest.importorskip("sklearn")
     X, y = load_digits()
 
     def run():
@@ -102,6 +103,7 @@ def test_seeded_training_is_bit_identical():
 
 
 def test_early_stopping_restores_the_best_weights():
+    pytest.importorskip("sklearn")
     X, y = load_digits()
     net = MLP([64, 32, 10], task="multiclass", rng=0)
     es = EarlyStopping("val_loss", patience=2)

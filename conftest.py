@@ -1,0 +1,25 @@
+"""Doctest collection: examples that need an optional package run only where it is installed
+(the unit tests do the same with pytest.importorskip)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+# module path prefix -> the optional package its examples need
+NEEDS = {
+    "chainrule/data/datasets.py": "sklearn",
+    "chainrule/io.py": "safetensors",
+    "chainrule/viz/": "matplotlib",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not isinstance(item, pytest.DoctestItem):
+            continue
+        path = str(item.path).replace("\\", "/")
+        for prefix, package in NEEDS.items():
+            if prefix in path and importlib.util.find_spec(package) is None:
+                item.add_marker(pytest.mark.skip(reason=f"optional package {package} not installed"))
