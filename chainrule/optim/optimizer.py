@@ -47,6 +47,10 @@ class Optimizer:
         param_groups: list of dicts, each with ``"params"`` (a list of Tensors) and its
             hyperparameters; changing ``group["lr"]`` takes effect at the next step.
         defaults: the default hyperparameters.
+        flat: run each group's update once over one contiguous buffer (default True). On the
+            first step each parameter's ``.data`` is re-bound to a view of that buffer (the
+            Parameter objects stay the same); set it to False before the first step to keep
+            the original arrays and update per parameter.
 
     >>> import chainrule as cr
     >>> from chainrule.optim import SGD
