@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as _F
+from .. import ops as P
 from ..errors import ConfigError, DataError, ShapeError
 from ..functional import (
     elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
@@ -264,12 +265,13 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
         raise ConfigError(f"cross_entropy: label_smoothing must lie in [0, 1]; got {label_smoothing}")
     logits = _lift(logits)
     t = _class_indices("cross_entropy", logits, target)
-    logp = log_softmax(logits, axis=-1)
     n_classes = logits.shape[-1]
+    if t is not None and not label_smoothing:
+        return _reduce(_F._cls(logits)._apply(P.SoftmaxCrossEntropy, logits, target=t), reduction)
+    logp = log_softmax(logits, axis=-1)
     if t is not None:
-        loss = -_pick(logp, t)
-        if label_smoothing:
-            loss = (1.0 - label_smoothing) * loss - (label_smoothing / n_classes) * logp.sum(axis=-1)
+        loss = (1.0 - label_smoothing) * -_pick(logp, t) \
+            - (label_smoothing / n_classes) * logp.sum(axis=-1)
         return _reduce(loss, reduction)
     y = _lift(target, logits)
     if label_smoothing:

@@ -6,13 +6,14 @@ from .elementwise import (
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
 )
 from .linalg import Linear, MatMul
-from .reduce import LogSumExp, Max, Sum
+from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_softmax
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 
 __all__ = [
     "OPS", "Op", "add_tangents", "stable_sigmoid",
     "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
-    "Where", "Linear", "MatMul", "LogSumExp", "Max", "Sum", "BroadcastTo", "Concatenate",
+    "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
+    "logsumexp_and_softmax", "BroadcastTo", "Concatenate",
     "GetItem", "Pad", "Reshape", "Transpose",
 ]

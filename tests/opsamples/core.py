@@ -74,6 +74,11 @@ SAMPLES = {
     "Sum": reduction(P.Sum),
     "Max": reduction(P.Max),
     "LogSumExp": reduction(P.LogSumExp),
+    "SoftmaxCrossEntropy": [
+        Case(apply(P.SoftmaxCrossEntropy, target=np.array([0, 2, 1, 2])), [r(4, 3)], id="rows"),
+        Case(apply(P.SoftmaxCrossEntropy, target=np.array(1)), [r(3)], id="one"),
+        Case(apply(P.SoftmaxCrossEntropy, target=np.array([[0, 1], [1, 1]])), [r(2, 2, 3)],
+             id="batched")],
     "Reshape": [Case(apply(P.Reshape, shape=(4, 3)), [r(2, 6)]),
                 Case(apply(P.Reshape, shape=(-1,)), [r(2, 3, 2)], id="flat")],
     "Transpose": [Case(apply(P.Transpose, axes=None), [r(2, 3)], id="T"),
