@@ -92,18 +92,18 @@ class SoftmaxCrossEntropy(Op):
     def forward(self, z, *, target):
         xp = self.xp
         lse, p = logsumexp_and_softmax(xp, z, -1)
-        t = target[..., None]
-        self.save(p, t)
-        return (lse - xp.take_along_axis(z, t, axis=-1))[..., 0]
+        # (row, class) pairs of the flattened rows pick z_t with one gather
+        self.pick = (xp.arange(target.size), target.reshape(-1))
+        self.save(p)
+        return lse[..., 0] - z.reshape(-1, z.shape[-1])[self.pick].reshape(target.shape)
 
     def vjp(self, g):
-        p, t = self.saved
-        g = g[..., None]
-        d = p * g
-        rows = d.reshape(-1, d.shape[-1])
-        rows[self.xp.arange(rows.shape[0]), t.reshape(-1)] -= g.reshape(-1)
+        (p,) = self.saved
+        d = p * g[..., None]
+        d.reshape(-1, d.shape[-1])[self.pick] -= g.reshape(-1)
         return (d,)
 
     def jvp(self, tz):
-        p, t = self.saved
-        return (tz * p).sum(axis=-1) - self.xp.take_along_axis(tz, t, axis=-1)[..., 0]
+        (p,) = self.saved
+        picked = tz.reshape(-1, tz.shape[-1])[self.pick].reshape(p.shape[:-1])
+        return (tz * p).sum(axis=-1) - picked
