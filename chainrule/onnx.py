@@ -32,6 +32,7 @@ import numpy as np
 from .autograd import no_grad
 from .errors import ChainruleError, ConfigError, MissingDependency, ShapeError
 from .io import atomic_write
+from .nn import Module
 from .tensor import Tensor
 
 #: The lowest opset whose Softmax/LogSoftmax normalize along one axis, as chainrule's do.
@@ -419,7 +420,8 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
         The exported ``onnx.ModelProto``.
 
     Raises:
-        UnsupportedLayerError: a layer without a converter (the message names it).
+        UnsupportedLayerError: a layer without a converter (the message names it), or a
+            model that is not a Module.
         ConfigError: an opset outside the supported range, or empty/equal names.
         ShapeError: an example input the model (or a layer's converter) cannot take.
         MissingDependency: onnx is not installed.
@@ -432,6 +434,9 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     >>> [n.op_type for n in proto.graph.node]
     ['Gemm', 'Relu', 'Gemm']
     """
+    if not isinstance(model, Module):
+        raise UnsupportedLayerError(f"chainrule.onnx.export: model must be a chainrule "
+                                    f"nn.Module; got {type(model).__name__}")
     onnx = _onnx()
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \

@@ -217,6 +217,22 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):
     assert path.read_bytes() == before
 
 
+def test_missing_onnx_is_a_clear_error(tmp_path, monkeypatch):
+    import importlib
+
+    from chainrule.errors import MissingDependency
+    real = importlib.import_module
+
+    def no_onnx(name, *args, **kwargs):
+        if name == "onnx":
+            raise ImportError("No module named 'onnx'")
+        return real(name, *args, **kwargs)
+    monkeypatch.setattr(importlib, "import_module", no_onnx)
+    with pytest.raises(MissingDependency, match=r"chainrule\[onnx\]"):
+        export(nn.Sequential(nn.ReLU()), np.zeros((1, 2), np.float32), tmp_path / "a.onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_arguments(tmp_path):
     net = nn.Sequential(nn.Linear(3, 2, rng=0))
     x = np.zeros((1, 3), np.float32)
@@ -225,6 +241,8 @@ def test_bad_arguments(tmp_path):
             export(net, x, tmp_path / "a.onnx", opset=opset)
     with pytest.raises(ConfigError, match="distinct"):
         export(net, x, tmp_path / "a.onnx", input_name="x", output_name="x")
+    with pytest.raises(UnsupportedLayerError, match="must be a chainrule nn.Module; got function"):
+        export(lambda v: v, x, tmp_path / "a.onnx")
     with pytest.raises(ShapeError, match="scalar"):
         export(net, np.float32(1.0), tmp_path / "a.onnx")
     with pytest.raises(ShapeError, match="last dimension 3"):
