@@ -11,6 +11,7 @@ import pytest
 NEEDS = {
     "chainrule/data/datasets.py": "sklearn",
     "chainrule/io.py": "safetensors",
+    "chainrule/onnx.py": "onnx",
     "chainrule/viz/": "matplotlib",
 }
 
