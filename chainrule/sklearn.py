@@ -72,6 +72,8 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 # scikit-learn's activation names -> chainrule's
 _ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
 _STOCHASTIC = ("sgd", "adam")
+# SciPy L-BFGS-B's default ftol (factr 1e7 times machine epsilon), which scikit-learn's lbfgs uses
+_FTOL = 1e7 * float(np.finfo(np.float64).eps)
 
 
 # ----------------------------------------------------------------------------- hyperparameters
@@ -349,7 +351,8 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> None:
         opt = LBFGS(self.model_.parameters(), lr=1.0, max_iter=self.max_iter, max_eval=self.max_fun,
-                    tolerance_grad=self.tol, history_size=10, line_search_fn="strong_wolfe")
+                    tolerance_grad=self.tol, tolerance_change=_FTOL, history_size=10,
+                    line_search_fn="strong_wolfe")
 
         def closure() -> Any:
             opt.zero_grad()
@@ -386,6 +389,11 @@ class _BaseMLP(BaseEstimator):
         early_stopping = self.early_stopping
         X_val = Y_val = sw_val = None
         if early_stopping:
+            # train_test_split holds out ceil(fraction · n) samples
+            if np.ceil(self.validation_fraction * X.shape[0]) < 2:
+                raise DataError("The validation set is too small. Increase 'validation_fraction' "
+                                f"(got {self.validation_fraction}) or the size of your dataset "
+                                f"({X.shape[0]} samples).")
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
             arrays = (X, Y) if sw is None else (X, Y, sw)
             parts = train_test_split(*arrays, random_state=self._random_state,
@@ -393,9 +401,6 @@ class _BaseMLP(BaseEstimator):
             X, X_val, Y, Y_val = parts[:4]
             if sw is not None:
                 sw, sw_val = parts[4], parts[5]
-            if X_val.shape[0] < 2:
-                raise DataError("The validation set is too small. Increase 'validation_fraction' "
-                                "or the size of your dataset.")
         n_samples = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
