@@ -72,6 +72,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 # scikit-learn's activation names -> chainrule's
 _ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "logistic": "sigmoid", "identity": "identity"}
 _STOCHASTIC = ("sgd", "adam")
+_XY = tuple[np.ndarray, np.ndarray]
 # SciPy L-BFGS-B's default ftol (factr 1e7 times machine epsilon), which scikit-learn's lbfgs uses
 _FTOL = 1e7 * float(np.finfo(np.float64).eps)
 
@@ -217,7 +218,7 @@ class _BaseMLP(BaseEstimator):
         self.max_fun = max_fun
 
     # --- what subclasses say -------------------------------------------------------------
-    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> _XY:
         raise ConfigError(f"{type(self).__name__} is abstract; use MLPClassifier or MLPRegressor")
 
     def _out_activation(self) -> str:
@@ -608,7 +609,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return "softmax"
         return "logistic"
 
-    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> _XY:
         X, y = _as_data_error(validate_data, self, X, y, accept_sparse=["csr", "csc"],
                               multi_output=True, dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
@@ -764,7 +765,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _out_activation(self) -> str:
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _validate_input(self, X: Any, y: Any, incremental: bool, reset: bool) -> _XY:
         X, y = _as_data_error(validate_data, self, X, y, accept_sparse=["csr", "csc"],
                               multi_output=True, y_numeric=True, dtype=(np.float64, np.float32),
                               reset=reset)
