@@ -25,6 +25,14 @@ What matches scikit-learn, and how:
 - A :class:`~sklearn.exceptions.ConvergenceWarning` when ``max_iter`` ends training before it
   converged.
 
+With the same ``random_state`` the initial weights, shuffles, mini-batches and early-stopping
+split are scikit-learn's, and SGD follows scikit-learn's MLP step for step (to rounding). Two
+differences come from chainrule's optimizers, which use PyTorch's formulas: Adam adds ``epsilon``
+to √v̂ rather than to √v (only matters when gradients are near ``epsilon``), and SGD momentum
+with a changing step ("invscaling", "adaptive") scales the whole velocity by the current step,
+where scikit-learn scales only the newest gradient. L-BFGS is chainrule's own, so its iterates
+differ from SciPy's while stopping on the same ``tol`` and ftol.
+
 Computation runs in the input's precision (float64, or float32 for float32 input). Sparse
 input is accepted and densified. Validation and misuse errors come from scikit-learn's own
 utilities, re-raised as :class:`chainrule.errors.DataError` (a ``ValueError``) with the same
@@ -157,8 +165,6 @@ def _as_data_error(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     except DataError:
         raise
     except ValueError as e:
-        if type(e).__name__ == "NotFittedError":
-            raise
         raise DataError(str(e)) from e
 
 
@@ -675,7 +681,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return p
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """The logarithm of :meth:`predict_proba`."""
+        """The logarithm of :meth:`predict_proba`.
+
+        Args:
+            X: array-like or sparse matrix of shape (n_samples, n_features).
+
+        Returns:
+            Log-probabilities of shape (n_samples, n_classes).
+
+        Raises:
+            NotFittedError: called before ``fit``.
+            DataError: X has another number of features than the training data, or bad values.
+        """
         p = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(p)
