@@ -153,7 +153,8 @@ def format_workload(workload: Workload, records: dict[str, dict[str, Any]], reps
                 lines.append(f"  {fw}: {_why(r)}")
     notes = sorted({str(r["info"].get("real_mnist_unavailable")) for r in ok.values()
                     if r.get("info", {}).get("real_mnist_unavailable")})
-    sources = sorted({str(r["info"]["data"]) for r in ok.values() if r.get("info", {}).get("data")})
+    sources = sorted({f"{r['info']['data']}, {r['info']['n_train']} train / {r['info']['n_test']} test"
+                      for r in ok.values() if r.get("info", {}).get("data")})
     if sources:
         lines.append(f"  data: {'; '.join(sources)}"
                      + (f" (real MNIST unavailable: {notes[0]})" if notes else ""))

@@ -91,34 +91,45 @@ def synthetic_mnist(n_train: int = 60000, n_test: int = 10000, seed: int = TEACH
     """
     rng = np.random.default_rng(seed)
     n = n_train + n_test
-    X = rng.random((n, 784), dtype=np.float32)
-    # NOTE: keep the brightest ~20% of pixels so the inputs look like sparse strokes.
-    np.multiply(X, X > 0.8, out=X)
-    A = rng.standard_normal((784, 64), dtype=np.float32) / np.float32(np.sqrt(784 * 0.05))
+    A = rng.standard_normal((784, 64), dtype=np.float32) / np.float32(np.sqrt(784 * 0.2))
     B = rng.standard_normal((64, 10), dtype=np.float32)
-    logits = np.tanh((X - X.mean(axis=0)) @ A) @ B
-    y = logits.argmax(axis=1).astype(np.int64)
+    X = np.empty((n, 784), np.float32)
+    y = np.empty(n, np.int64)
+    # NOTE: in chunks, so that generating the set costs little memory beyond the set itself.
+    for lo in range(0, n, 10000):
+        x = rng.random((min(10000, n - lo), 784), dtype=np.float32)
+        # keep the brightest ~20% of pixels so the inputs look like sparse strokes
+        np.multiply(x, x > 0.8, out=x)
+        X[lo:lo + len(x)] = x
+        x -= np.float32(0.18)  # the pixels' expected value, 0.2 · 0.9
+        y[lo:lo + len(x)] = (np.tanh(x @ A) @ B).argmax(axis=1)
     return Dataset(X[:n_train], y[:n_train], X[n_train:], y[n_train:],
                    f"synthetic teacher network (seed {seed})")
 
 
-def load_mnist_shaped() -> Dataset:
+def load_mnist_shaped(n_train: int = 60000, n_test: int = 10000) -> Dataset:
     """Real MNIST when ``chainrule.data.load_mnist`` can deliver it offline, else the teacher set.
 
     The real set is scaled to float32 in [0, 1] and flattened to 784 features. Any failure of
     the real loader (not written yet, no data offline, an unexpected return shape) falls back
     to :func:`synthetic_mnist`; ``Dataset.source`` says which one was used and why.
 
+    Args:
+        n_train: training rows (the first ones of the real set; 60,000 is all of it).
+        n_test: test rows.
+
     Returns:
-        60,000 training and 10,000 test samples of 784 features.
+        ``n_train`` training and ``n_test`` test samples of 784 features.
     """
     try:
         from chainrule.data import load_mnist  # type: ignore[attr-defined]
 
-        return _from_chainrule(load_mnist())
+        real = _from_chainrule(load_mnist())
+        return Dataset(real.X_train[:n_train], real.y_train[:n_train], real.X_test[:n_test],
+                       real.y_test[:n_test], real.source)
     except Exception as exc:  # noqa: BLE001 - any failure means "use the synthetic set"
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
-        data = synthetic_mnist()
+        data = synthetic_mnist(n_train, n_test)
         data.info["real_mnist_unavailable"] = reason
         return data
 

@@ -6,7 +6,7 @@ import resource
 import statistics
 import sys
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 clock = time.perf_counter
 
@@ -33,8 +33,40 @@ def repeat(fn: Callable[[], None], reps: int, warmup: int = 1) -> list[float]:
     return out
 
 
+def reset_peak_rss() -> bool:
+    """Restart the peak-RSS counter (Linux: ``5`` to ``/proc/self/clear_refs`` resets VmHWM).
+
+    Returns:
+        True if the counter was reset, so :func:`peak_rss_mb` reads the peak since now.
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _vm_hwm_mb() is not None
+    except OSError:
+        return False
+
+
+def _vm_hwm_mb() -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (``getrusage`` ``ru_maxrss``), MiB."""
+    """Peak resident set size, MiB: since :func:`reset_peak_rss` where Linux allows it,
+    else of the whole process (``getrusage`` ``ru_maxrss``)."""
+    hwm = _vm_hwm_mb()
+    return hwm if hwm is not None else process_peak_rss_mb()
+
+
+def process_peak_rss_mb() -> float:
+    """Peak resident set size of the whole process (``getrusage`` ``ru_maxrss``), MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # NOTE: Linux reports KiB, macOS bytes.
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

@@ -6,7 +6,8 @@ same computation written by hand in NumPy, so they run as soon as the engine exi
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

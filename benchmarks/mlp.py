@@ -8,11 +8,12 @@ training and the test accuracy after the last epoch is comparable.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import data
-from .measure import clock, current_rss_mb, peak_rss_mb, summary
+from .measure import clock, current_rss_mb, peak_rss_mb, process_peak_rss_mb, reset_peak_rss, summary
 
 TRAINERS = {
     "floor": "benchmarks.peers.floor",
@@ -37,6 +38,7 @@ class MLPSpec:
         scale: seconds -> reported unit (1e3 for ms, 1e6 for µs).
         warmup: untimed epochs before the timed ones.
         quick_train: training rows used under ``--quick`` (None = all).
+        quick_load: loader used under ``--quick`` instead of ``load`` (e.g. a smaller set).
     """
 
     load: Callable[[], data.Dataset]
@@ -46,6 +48,7 @@ class MLPSpec:
     scale: float = 1.0
     warmup: int = 1
     quick_train: int | None = None
+    quick_load: Callable[[], data.Dataset] | None = None
 
 
 def load_trainer(framework: str) -> Any:
@@ -57,8 +60,10 @@ def run_mlp(spec: MLPSpec, framework: str, reps: int, quick: bool, threads: int)
     """Train ``spec``'s MLP in ``framework``; time ``reps`` epochs after the warm-up.
 
     Returns:
-        ``{"cases": {"epoch" or "step": summary}, "accuracy", "peak_rss_mb",
-        "rss_before_mb", "info"}``.
+        ``{"cases": {"epoch" or "step": summary}, "accuracy", "peak_rss_mb" (peak from
+        the start of training where the OS can reset the counter, see
+        ``peak_since_training``), "rss_before_mb" (resident before training, data loaded),
+        "process_peak_rss_mb", "info"}``.
 
     Raises:
         ImportError: the framework is not installed (or, for chainrule, not written yet).
@@ -66,9 +71,10 @@ def run_mlp(spec: MLPSpec, framework: str, reps: int, quick: bool, threads: int)
     module = load_trainer(framework)
     if hasattr(module, "set_threads"):
         module.set_threads(threads)
-    ds = spec.load()
     if quick:
-        ds = ds.subset(spec.quick_train)
+        ds = (spec.quick_load or spec.load)().subset(spec.quick_train)
+    else:
+        ds = spec.load()
     n_classes = int(max(ds.y_train.max(), ds.y_test.max())) + 1
     sizes = [ds.X_train.shape[1], *spec.hidden, n_classes]
     params = data.init_params(sizes)
@@ -77,6 +83,7 @@ def run_mlp(spec: MLPSpec, framework: str, reps: int, quick: bool, threads: int)
         kwargs["batch_size"] = spec.batch_size
     trainer = module.Trainer(params, **kwargs)
     n = len(ds.y_train)
+    peak_reset = reset_peak_rss()
     rss_before = current_rss_mb()
 
     epoch = 0
@@ -98,6 +105,8 @@ def run_mlp(spec: MLPSpec, framework: str, reps: int, quick: bool, threads: int)
         "accuracy": accuracy,
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": rss_before,
+        "process_peak_rss_mb": process_peak_rss_mb(),
+        "peak_since_training": peak_reset,
         "info": {
             "data": ds.source, **ds.info, "n_train": n, "n_test": len(ds.y_test),
             "sizes": sizes, "batch_size": spec.batch_size, "steps_per_epoch": steps,

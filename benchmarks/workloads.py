@@ -10,14 +10,16 @@ below. A framework whose code cannot be imported raises ImportError from ``run``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from . import data, imports, micro
 from .mlp import MLPSpec, run_mlp
 
 MLP_PEERS = ("floor", "torch", "sklearn", "chainrule")
+_QUICK_MNIST = partial(data.load_mnist_shaped, 6000, 2000)
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,12 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     Workload(
         "mnist128", "MNIST-shaped 60000×784, MLP 784-256-128-10 ReLU, Adam 1e-3, batch 128",
         "s/epoch", MLP_PEERS, ("torch", "floor"),
-        _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 128, quick_train=6000)),
+        _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 128, quick_load=_QUICK_MNIST)),
         reps=5, quick_reps=2, digits=3),
     Workload(
         "mnist512", "MNIST-shaped 60000×784, MLP 784-256-128-10 ReLU, Adam 1e-3, batch 512",
         "s/epoch", MLP_PEERS, ("torch", "floor"),
-        _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 512, quick_train=6000)),
+        _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 512, quick_load=_QUICK_MNIST)),
         reps=5, quick_reps=2, digits=3),
     Workload(
         "batch1", "digits MLP 64-128-64-10, batch size 1 (one epoch = 1438 steps), Adam 1e-3",

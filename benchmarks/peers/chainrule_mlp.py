@@ -36,9 +36,9 @@ class ChainruleMLP:
     def __init__(self, params: list[tuple[np.ndarray, np.ndarray]], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         layers: list[nn.Module] = []
-        for l, (W, _) in enumerate(params):
+        for k, (W, _) in enumerate(params):
             layers.append(nn.Linear(W.shape[1], W.shape[0]))
-            if l < len(params) - 1:
+            if k < len(params) - 1:
                 layers.append(nn.ReLU())
         self.model = nn.Sequential(*layers)
         mine = list(self.model.parameters())

@@ -87,14 +87,14 @@ class FloorMLP:
         W, b, gW, gb, a = self.W, self.b, self.gW, self.gb, buf.a
         L = len(W)
 
-        # forward: a_l = relu(a_{l-1} W_lᵀ + b_l), logits z = a_{L-1} W_Lᵀ + b_L
+        # forward: a_k = relu(a_{k-1} W_kᵀ + b_k), logits z = a_{L-1} W_Lᵀ + b_L
         h = buf.x
-        for l in range(L):
-            np.dot(h, W[l].T, out=a[l])
-            a[l] += b[l]
-            if l < L - 1:
-                np.maximum(a[l], 0, out=a[l])
-            h = a[l]
+        for k in range(L):
+            np.dot(h, W[k].T, out=a[k])
+            a[k] += b[k]
+            if k < L - 1:
+                np.maximum(a[k], 0, out=a[k])
+            h = a[k]
 
         # softmax cross-entropy, its gradient overwriting the logits: (p - onehot(y)) / B
         z = a[-1]
@@ -111,16 +111,16 @@ class FloorMLP:
 
         # backward straight into the flat gradient buffer
         d = z
-        for l in range(L - 1, -1, -1):
-            h = a[l - 1] if l > 0 else buf.x
-            np.dot(d.T, h, out=gW[l])
-            np.add.reduce(d, axis=0, out=gb[l])
-            if l > 0:
-                dh = buf.d[l - 1]
-                np.dot(d, W[l], out=dh)
+        for k in range(L - 1, -1, -1):
+            h = a[k - 1] if k > 0 else buf.x
+            np.dot(d.T, h, out=gW[k])
+            np.add.reduce(d, axis=0, out=gb[k])
+            if k > 0:
+                dh = buf.d[k - 1]
+                np.dot(d, W[k], out=dh)
                 # relu'(a) from the output: sign(h) is 1 where h > 0 and 0 where h == 0
-                np.sign(h, out=buf.mask[l - 1])
-                np.multiply(dh, buf.mask[l - 1], out=dh)
+                np.sign(h, out=buf.mask[k - 1])
+                np.multiply(dh, buf.mask[k - 1], out=dh)
                 d = dh
         self._adam()
 
@@ -154,9 +154,9 @@ class FloorMLP:
     def accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
         """Fraction of ``X``'s rows whose argmax logit is the label."""
         h = X
-        for l, (W, b) in enumerate(zip(self.W, self.b)):
+        for k, (W, b) in enumerate(zip(self.W, self.b)):
             h = np.dot(h, W.T) + b
-            if l < len(self.W) - 1:
+            if k < len(self.W) - 1:
                 np.maximum(h, 0, out=h)
         return float((h.argmax(axis=1) == y).mean())
 
