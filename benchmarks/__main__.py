@@ -183,6 +183,13 @@ def _meta(args: argparse.Namespace) -> dict[str, Any]:
             "cpu_count": os.cpu_count(), "commit": commit}
 
 
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads and frameworks; exit status 1 if any run errored."""
     parser = argparse.ArgumentParser(
@@ -209,6 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         ROOT, "runs", "benchmarks",
         f"results-{_dt.datetime.now(_dt.timezone.utc):%Y%m%d-%H%M%S}{'-quick' if args.quick else ''}.json")
     out: dict[str, Any] = {"meta": _meta(args), "workloads": {}}
+    load = _loadavg()
+    out["meta"]["loadavg_start"] = load
+    if load is not None and load > 0.75:
+        print(f"warning: the machine is busy before the run (1-minute load average {load:.2f} on "
+              f"{os.cpu_count()} cores); other work distorts timings, and {args.threads} threads "
+              "per process suffer most (PyTorch's OpenMP pool can slow down many-fold when a "
+              "core is taken). Compare ratios only within this run; consider --threads 1.",
+              file=sys.stderr)
     failed = False
     t_start = time.perf_counter()
     for name in names:
@@ -229,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_workload(workload, records, reps))
         print(flush=True)
     out["meta"]["total_s"] = time.perf_counter() - t_start
+    out["meta"]["loadavg_end"] = _loadavg()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
