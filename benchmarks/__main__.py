@@ -219,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     load = _loadavg()
     out["meta"]["loadavg_start"] = load
     if load is not None and load > 0.75:
+        hint = ("" if args.threads == 1 else
+                f" {args.threads} threads per process suffer most (PyTorch's OpenMP pool can slow"
+                " down many-fold when a core is taken): consider --threads 1.")
         print(f"warning: the machine is busy before the run (1-minute load average {load:.2f} on "
-              f"{os.cpu_count()} cores); other work distorts timings, and {args.threads} threads "
-              "per process suffer most (PyTorch's OpenMP pool can slow down many-fold when a "
-              "core is taken). Compare ratios only within this run; consider --threads 1.",
+              f"{os.cpu_count()} cores); other work distorts timings, so compare ratios only "
+              f"within this run.{hint}",
               file=sys.stderr)
     failed = False
     t_start = time.perf_counter()
