@@ -124,7 +124,7 @@ def load_mnist_shaped(n_train: int = 60000, n_test: int = 10000) -> Dataset:
     try:
         from chainrule.data import load_mnist  # type: ignore[attr-defined]
 
-        real = _from_chainrule(load_mnist())
+        real = _from_chainrule((load_mnist("train"), load_mnist("test")))
         return Dataset(real.X_train[:n_train], real.y_train[:n_train], real.X_test[:n_test],
                        real.y_test[:n_test], real.source)
     except Exception as exc:  # noqa: BLE001 - any failure means "use the synthetic set"
