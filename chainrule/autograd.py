@@ -59,15 +59,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if grad.shape != root.shape:
             raise GraphError(f"backward(grad): grad has shape {grad.shape}, the tensor {root.shape}")
         grad = grad.copy()
-    owned: set[int] = set()
     if root._node is None:
-        _accumulate(root, grad, owned)
+        _accumulate(root, grad, set())
         return
     # Ops are numbered as they are created, so every consumer of a value has a larger number
     # than its producer: popping the largest pending number visits the graph in reverse
     # topological order without a separate sort, and each op once.
     grads = {root._node: grad}
     heap = [(-root._node.seq, root._node)]
+    lent: set[int] = set()  # ids of cotangents handed to leaves uncopied in this pass
     anomaly = MODE.detect_anomaly
     pop, push = heapq.heappop, heapq.heappush
     while heap:
@@ -91,24 +91,33 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 gi = gi.astype(data.dtype)
             child = t._node
             if child is None:
-                _accumulate(t, gi, owned)
+                _accumulate(t, gi, lent)
             elif child in grads:
-                grads[child] = grads[child] + gi
+                grads[child] = grads[child] + gi  # never in place: the array may be shared
             else:
                 grads[child] = gi
                 push(heap, (-child.seq, child))
 
 
-def _accumulate(leaf: Tensor, g: Any, owned: set[int]) -> None:
-    # A vjp may hand the same array to two inputs, or a view of its cotangent: copy unless
-    # the array is fresh and unclaimed, so that later in-place += never writes through.
-    if leaf.grad is None:
-        if g.base is not None or not g.flags.writeable or id(g) in owned:
-            g = g.copy()
-        owned.add(id(g))
+def _accumulate(leaf: Tensor, g: Any, lent: set[int]) -> None:
+    """leaf.grad += g without ever writing into an array someone else holds.
+
+    A vjp may hand one array to several inputs, and an array given to a leaf may still be
+    pending as another node's cotangent. So a leaf's first gradient of a pass is stored
+    uncopied but marked as lent, and adding to a lent gradient makes a new array; only arrays
+    the leaf owns alone are updated in place (the usual case across steps and passes).
+    """
+    old = leaf.grad
+    if old is None:
+        if g.base is not None or not g.flags.writeable or id(g) in lent:
+            g = g.copy()  # a view, read-only, or already another leaf's: own a copy
+        else:
+            lent.add(id(g))
         leaf.grad = g
+    elif id(old) in lent:
+        leaf.grad = old + g
     else:
-        leaf.grad += g
+        old += g
 
 
 @contextlib.contextmanager

@@ -296,3 +296,23 @@ def test_tensor_constants_join_forward_mode():
     c = Tensor(np.array([3.0]))
     for y in (c * d, d * c):
         np.testing.assert_allclose(y.tangent, [3.0])
+
+
+def test_leaf_gradient_never_writes_into_a_pending_cotangent():
+    # c = x + a hands one array to the leaf x and to the pending node a = exp(x); a later
+    # in-place accumulation into x.grad must not change what a's vjp receives.
+    x = Tensor(np.array([0.5, 1.0]), requires_grad=True)
+    a = x.exp()
+    b = x * 2.0
+    d = (x + a) + b
+    d.sum().backward()
+    np.testing.assert_allclose(x.grad, 1 + np.exp([0.5, 1.0]) + 2)
+
+
+def test_gradients_of_two_leaves_are_separate_arrays_across_passes():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Tensor([3.0, 4.0], requires_grad=True)
+    (x + y).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad, [4.0, 4.0])
+    np.testing.assert_allclose(y.grad, [1.0, 1.0])
