@@ -5,6 +5,7 @@ works for both :class:`~chainrule.tensor.Tensor` (reverse mode) and
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ def _lift(x: Any) -> ArrayLike:
 
 def _count(shape: tuple[int, ...], axis: Any) -> int:
     if axis is None:
-        return int(np.prod(shape))
+        return math.prod(shape)
     axes = axis if isinstance(axis, tuple) else (axis,)
     n = 1
     for a in axes:
