@@ -10,8 +10,7 @@ import numpy as np
 from .. import functional as F
 from ..errors import ConfigError, ShapeError
 from ..random import get_rng
-from .. import ops as P
-from ..tensor import ArrayLike, Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
+from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
 from . import init as I
 from .module import Module, Parameter
@@ -71,12 +70,7 @@ class Linear(Module):
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self._name()} expected input with last dimension "
                              f"{self.in_features}, got shape {tuple(shape)}")
-        if self.bias is None:
-            return type(x)._apply(P.Linear, x, self.weight) if isinstance(x, ArrayLike) \
-                else F.linear(x, self.weight)
-        # NOTE: straight to the primitive: this line runs for every layer of every step
-        return type(x)._apply(P.Linear, x, self.weight, self.bias) if isinstance(x, ArrayLike) \
-            else F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
     def _name(self) -> str:
         return f"Linear({self.in_features} -> {self.out_features})"
