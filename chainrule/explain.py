@@ -352,7 +352,7 @@ def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squ
         backs.insert(0, back)
 
     trace_layers = []
-    for lnum, (lin, wname, bname) in enumerate(layers):
+    for lnum, (_, wname, bname) in enumerate(layers):
         grad_w = np.outer(y_ins[lnum], deltas[lnum])              # δ_j y_i
         grad_w0 = None if w0s[lnum] is None else deltas[lnum].copy()
         trace_layers.append(LayerTrace(

@@ -3,8 +3,9 @@
 The graph is the one backpropagation walks (NOTES.md 4): every recorded primitive is a box
 named after its op with the shape of its output; leaves are ellipses named after the
 parameter they are (``params=dict(model.named_parameters())``), their ``Tensor.name``, or
-"parameter" / "input" (non-Tensor arguments: "constant"); arrows point from each input to the op that consumed it, so the
-forward pass reads bottom-up and backward walks the arrows in reverse.
+"parameter" / "input" (non-Tensor arguments: "constant"); arrows point from each input to
+the op that consumed it, so the forward pass reads bottom-up and backward walks the arrows
+in reverse.
 
 No Python package is needed to write DOT; the ``dot`` program (Graphviz) turns it into SVG.
 """
@@ -14,7 +15,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -135,7 +137,8 @@ def to_dot(tensor: Tensor, params: Mapping[str, Any] | None = None, name: str = 
         first = False
     # Declaration order is discovery order; reverse edges so inputs are listed before use.
     lines = [f"digraph {_quote(name)} {{", f"  rankdir={rankdir};",
-             '  node [fontname="Helvetica", fontsize=11];', *(line for _, line in sorted(nodes)), *reversed(edges), "}"]
+             '  node [fontname="Helvetica", fontsize=11];',
+             *(line for _, line in sorted(nodes)), *reversed(edges), "}"]
     return "\n".join(lines) + "\n"
 
 
