@@ -92,41 +92,48 @@ def to_dot(tensor: Tensor, params: Mapping[str, Any] | None = None, name: str = 
     ids: dict[int, str] = {}
     nodes: list[tuple[int, str]] = []
     edges: list[str] = []
+    count = 0
 
-    def node_id(obj: Any) -> tuple[str, bool]:
-        key = id(obj)
-        if key in ids:
+    def node_id(key: int | None) -> tuple[str, bool]:
+        """The node of a value (``key`` None: a fresh node), and whether it is new."""
+        nonlocal count
+        if key is not None and key in ids:
             return ids[key], False
-        if len(ids) >= max_nodes:
+        if count >= max_nodes:
             raise ChainruleError(f"to_dot: the graph has more than {max_nodes} nodes; pass a "
                                  "larger max_nodes or draw a smaller piece of it")
-        ids[key] = f"n{len(ids)}"
-        return ids[key], True
+        nid = f"n{count}"
+        count += 1
+        if key is not None:
+            ids[key] = nid
+        return nid, True
 
     def declare(nid: str, label: str, kind: str, value: Any, root: bool = False) -> None:
         text = f"{label}\n{_shape(value)}" if show_shapes else label
         extra = ", penwidth=2" if root else ""
         nodes.append((int(nid[1:]), f"  {nid} [label={_quote(text)}, {_STYLE[kind]}{extra}];"))
 
-    # Every reachable value is declared once, when first met; edges run input → consumer.
-    # Values are keyed by the producing op for results (a Tensor per op), by identity otherwise.
-    stack: list[Any] = [tensor]
-    node_id(tensor.op if tensor.op is not None else tensor)
+    def key_of(value: Any) -> int | None:
+        # Results are keyed by the op that made them, leaves by identity; a non-Tensor
+        # argument (a Python number, an array) gets a node per use, not one hub for all.
+        if isinstance(value, Tensor):
+            return id(value.op) if value.op is not None else id(value)
+        return None
+
+    # Iterative depth-first walk: each value is declared once, when first met; edges run
+    # from an input to the op that consumed it.
+    stack: list[tuple[Any, str]] = [(tensor, node_id(key_of(tensor))[0])]
     first = True
     while stack:
-        value = stack.pop()
+        value, nid = stack.pop()
         if isinstance(value, Tensor) and value.op is not None:
-            op = value.op
-            nid = ids[id(op)]
-            declare(nid, op.name, "op", value, root=first)
-            for arg in op.inputs:
-                key = arg.op if isinstance(arg, Tensor) and arg.op is not None else arg
-                cid, new = node_id(key)
+            declare(nid, value.op.name, "op", value, root=first)
+            for arg in value.op.inputs:
+                cid, new = node_id(key_of(arg))
                 edges.append(f"  {cid} -> {nid};")
                 if new:
-                    stack.append(arg)
+                    stack.append((arg, cid))
         else:
-            nid = ids[id(value)]
             if isinstance(value, Tensor):
                 label, kind = _leaf_label(value, names)
             elif np.size(value) == 1 and np.asarray(value).dtype.kind in "biuf":
