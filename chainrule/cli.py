@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,12 +91,25 @@ def _finite_number(text: str) -> bool:
 
 
 def read_csv(path: str | Path) -> Table:
-    """Read a CSV file with a header row naming its columns.
+    """Read a CSV file with a header row naming its columns (blank lines are skipped).
+
+    Args:
+        path: the file.
+
+    Returns:
+        A :class:`Table` of the cells as text; ``table.numeric(names)`` converts columns.
 
     Raises:
         OSError: the file cannot be read (missing, a directory, no permission).
         DataError: an empty file, no header row, blank or repeated column names, or a row
             with the wrong number of fields.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = p.write_text("a,b,label\\n1,2,cat\\n3,4,dog\\n")
+    >>> t = read_csv(p)
+    >>> t.columns, t.column("label"), t.numeric(["a", "b"]).tolist()
+    (['a', 'b', 'label'], ('cat', 'dog'), [[1.0, 2.0], [3.0, 4.0]])
     """
     path = Path(path)
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -209,10 +223,22 @@ def _target_values(values: Sequence[str], source: str, name: str,
 def load_dataset(spec: str, target: str | None, seed: int) -> Dataset:
     """A CSV file (with ``target`` naming its target column) or a bundled set by name.
 
+    Args:
+        spec: a CSV path or a name in :data:`DATASETS`.
+        target: the CSV's target column (for a bundled set: None, or its own target name).
+        seed: seeds the synthetic bundled sets.
+
+    Returns:
+        A :class:`Dataset`: float64 features, and target values (float64, or text labels).
+
     Raises:
         OSError: a CSV path that does not exist or cannot be read.
         DataError: a missing target column (the message lists the columns), non-numeric
             features, an unknown data set name.
+
+    >>> d = load_dataset("admissions", None, seed=0)
+    >>> d.features, d.target_name, d.X.shape
+    (['test', 'grades'], 'admitted', (400, 2))
     """
     path = Path(spec)
     if not path.is_file() and spec in DATASETS:
@@ -374,7 +400,17 @@ def _names(names: Sequence[str], limit: int = 8) -> str:
 # --- metrics ----------------------------------------------------------------------------------
 
 def classification_metrics(proba: np.ndarray, y: np.ndarray, classes: list[Any]) -> dict[str, Any]:
-    """Accuracy, mean log-loss (−ln of the true class's probability) and confusion matrix."""
+    """Accuracy, mean log-loss (−ln of the true class's probability) and confusion matrix.
+
+    Args:
+        proba: (rows, classes) probabilities.
+        y: each row's class index.
+        classes: the class labels, for the report.
+
+    >>> m = classification_metrics(np.array([[0.9, 0.1], [0.4, 0.6]]), np.array([0, 0]), [0, 1])
+    >>> m["accuracy"], round(m["log_loss"], 4), m["confusion_matrix"]
+    (0.5, 0.5108, [[1, 1], [0, 0]])
+    """
     from .metrics import confusion_matrix
     pred = proba.argmax(axis=1)
     p_true = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
@@ -385,7 +421,12 @@ def classification_metrics(proba: np.ndarray, y: np.ndarray, classes: list[Any])
 
 
 def regression_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """MSE, RMSE, MAE and R² in the target's units."""
+    """MSE, RMSE, MAE and R² in the target's units.
+
+    >>> m = regression_metrics(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 3.0]))
+    >>> round(m["mse"], 4), round(m["mae"], 4), round(m["r2"], 4)   # R² = 1 − MSE / var(y)
+    (0.6667, 0.6667, 0.25)
+    """
     d = pred - y
     mse = float(np.mean(d ** 2))
     var = float(np.var(y))
@@ -432,9 +473,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import fit
 
     start = time.perf_counter()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; expected a folder for the model and report")
     data = load_dataset(args.data, args.target, args.seed)
     task = _resolve_task(args.task, data.target, data)
-    out = Path(args.out)
     n, d = data.X.shape
     classes: list[Any] | None = None
     if task == "classification":
@@ -494,11 +537,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     optimizer = opt_cls[args.optimizer](model.parameters(), lr=lr)
     meta.update(optimizer=args.optimizer, lr=lr, epochs=args.epochs, batch_size=args.batch_size,
                 seed=args.seed)
-    history = fit(model, loss_fn, optimizer, train_xy, val_xy, epochs=args.epochs,
-                  batch_size=args.batch_size, rng=args.seed,
-                  metrics=("accuracy",) if task != "regression" else (),
-                  progress=False if args.no_progress else None,
-                  desc=f"training on {Path(data.source).name}")
+    # A diverging run ends in fit's own error ("the training loss became nan ... lower the
+    # learning rate"); NumPy's overflow warnings on the way there would only bury it.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history = fit(model, loss_fn, optimizer, train_xy, val_xy, epochs=args.epochs,
+                      batch_size=args.batch_size, rng=args.seed,
+                      metrics=("accuracy",) if task != "regression" else (),
+                      progress=False if args.no_progress else None,
+                      desc=f"training on {Path(data.source).name}")
 
     model_path = save(model, out / MODEL_FILE, metadata=meta)
     saved = load_model(model_path)  # the report describes the model as a user will load it
@@ -995,6 +1041,10 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chainrule`` command."""
     import chainrule
@@ -1004,8 +1054,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="chainrule", formatter_class=fmt,
-        description="Neural networks from the lecture notes, on NumPy: train, predict, "
-                    "evaluate, check gradients, and watch backpropagation step by step.",
+        description=_wrap("Neural networks from the lecture notes, on NumPy: train, predict, "
+                          "evaluate, check gradients, and watch backpropagation step by step."),
         epilog="examples:\n"
                "  chainrule train moons --out runs/moons\n"
                "  chainrule train data.csv --target label --hidden 32 --epochs 100 --out runs/mine\n"
@@ -1021,13 +1071,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train", parents=[common], formatter_class=fmt,
         help="train an MLP on a CSV file or a bundled data set",
-        description="Train a multilayer perceptron and write DIR/model.safetensors and a report "
-                    "(history.csv/.json, metrics.json, graph.dot, and with matplotlib the loss "
-                    "curve and, for 2-D classifiers, the decision boundary).",
+        description=_wrap("Train a multilayer perceptron and write DIR/model.safetensors and a "
+                          "report: history.csv/.json, metrics.json, graph.dot (the loss's "
+                          "computation graph) and, with matplotlib, loss and accuracy curves, "
+                          "the decision boundary of 2-D classifiers and the hidden units of "
+                          "digits networks."),
         epilog="bundled data sets:\n" + "\n".join(f"  {k:<12} {v[1]}" for k, v in DATASETS.items())
-               + "\n\nThe task is detected from the target: labels, or whole numbers with at "
-               f"most {MAX_CLASSES} distinct values, are classes; other numbers are a regression "
-               "target.")
+               + "\n\n" + _wrap("The task is detected from the target: labels, or whole "
+                                 f"numbers with at most {MAX_CLASSES} distinct values, are "
+                                 "classes; other numbers are a regression target."))
     p.add_argument("data", metavar="DATA", help="a CSV file with a header row, or a bundled set")
     p.add_argument("--target", metavar="COLUMN", help="the target column (required for CSV)")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the model and report")
@@ -1044,11 +1096,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: adam")
     p.add_argument("--lr", type=_positive(float), metavar="η", help="learning rate (default: "
                    + ", ".join(f"{k} {v:g}" for k, v in OPTIMIZERS.items()) + ")")
-    p.add_argument("--epochs", type=_positive(int), default=50, help="default: 50")
-    p.add_argument("--batch-size", type=_positive(int), default=32, help="default: 32")
+    p.add_argument("--epochs", type=_positive(int), default=50, metavar="N", help="default: 50")
+    p.add_argument("--batch-size", type=_positive(int), default=32, metavar="N",
+                   help="default: 32")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, weights and batches "
                    "(default: 0)")
-    p.add_argument("--val-fraction", type=_fraction, default=0.2,
+    p.add_argument("--val-fraction", type=_fraction, default=0.2, metavar="F",
                    help="held-out fraction for validation, 0 for none (default: 0.2)")
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
                    help="scale features (and regression targets) to mean 0, std 1 using the "

@@ -306,6 +306,9 @@ def test_predict_with_a_model_for_other_features(trained, tmp_path, capsys):
     (["evaluate", "{model}", "{d}/one.csv", "--target", "nope"], "no column named 'nope'"),
     (["gradcheck", "{d}/missing.safetensors"], "no such file"),
     (["explain", "--x", "1,2,3"], "takes 2 input(s)"),
+    (["train", "moons", "--out", "{d}/one.csv"], "is a file; expected a folder"),
+    (["train", "moons", "--out", "{d}/o", "--optimizer", "sgd", "--lr", "1e6", "--epochs", "2"],
+     "the training loss became nan in epoch 1; lower the learning rate"),
 ])
 def test_data_and_file_errors_exit_1_with_one_line(trained, tmp_path, capsys, argv, message):
     (tmp_path / "nohead.csv").write_text("1,2\n3,4\n")
