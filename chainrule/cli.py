@@ -602,7 +602,7 @@ def _train_plots(out: Path, history: Any, saved: Saved, data: Dataset, y: np.nda
                 lambda G: saved.proba(G.astype(np.float64)).argmax(axis=1), data.X, y,
                 out / "decision_boundary.png", title=f"decision boundary on {name}",
                 labels=(data.features[0], data.features[1])).name)
-    if data.X.shape[1] == 64 and args.hidden:
+    if args.hidden and data.features == [f"pixel_{r}_{c}" for r in range(8) for c in range(8)]:
         # 8×8 digit pixels: each first-layer unit's weights as an image (learned features).
         files.append(plot_weights(saved.model.layers[0].weight.data, out / "hidden_units.png",
                                   title="first hidden layer: each unit's weights").name)
@@ -711,7 +711,17 @@ def check_model_gradients(model: Any, n_features: int, batch: int = 3, max_eleme
     and forward mode, against central differences (:func:`chainrule.check_grad`).
 
     Parameters with more than ``max_elements`` entries are checked on that many entries
-    chosen at random (the rest held fixed), which keeps big models to seconds.
+    chosen at random (the rest held fixed), which keeps big models to seconds. The model is
+    switched to float64 and eval mode in place (dropout off).
+
+    Args:
+        model: a Module mapping (batch, n_features) inputs to outputs.
+        n_features: the width of the random inputs.
+        batch: how many random inputs (standard normal).
+        max_elements: the most entries checked per parameter.
+        seed: seeds the inputs, the sampled entries and the random cotangent.
+        atol: absolute tolerance of :func:`chainrule.check_grad`.
+        rtol: relative tolerance.
 
     Returns:
         One dict per parameter: name, shape, checked, total, reverse and forward error, and
