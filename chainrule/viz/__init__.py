@@ -1,5 +1,7 @@
-"""Pictures: training curves, decision boundaries, learned features (matplotlib, optional)."""
+"""Pictures: training curves, decision boundaries, learned features (matplotlib, optional),
+and computation graphs as Graphviz DOT (no dependency)."""
 
+from .graph import render, to_dot
 from .plots import plot_decision_boundary, plot_history, plot_weights
 
-__all__ = ["plot_history", "plot_decision_boundary", "plot_weights"]
+__all__ = ["plot_history", "plot_decision_boundary", "plot_weights", "to_dot", "render"]

@@ -1,0 +1,168 @@
+"""Computation graphs as Graphviz DOT (chainrule.viz.graph): structure, names, SVG via dot."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+
+import numpy as np
+import pytest
+
+from chainrule import ChainruleError, ConfigError, Tensor, nn
+from chainrule.viz import render, to_dot
+
+NODE = re.compile(r'^  (n\d+) \[label="((?:[^"\\]|\\.)*)", (.*)\];$')
+EDGE = re.compile(r"^  (n\d+) -> (n\d+);$")
+
+
+def parse(dot: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str]]]:
+    """Nodes (id → (label, attributes)) and edges of the DOT text; every line must be one of
+    the known kinds, so stray output fails the test."""
+    lines = dot.splitlines()
+    assert lines[0].startswith("digraph ") and lines[0].endswith("{") and lines[-1] == "}"
+    nodes, edges = {}, []
+    for line in lines[1:-1]:
+        if m := NODE.match(line):
+            assert m.group(1) not in nodes, f"node declared twice: {line}"
+            nodes[m.group(1)] = (m.group(2), m.group(3))
+        elif m := EDGE.match(line):
+            edges.append((m.group(1), m.group(2)))
+        else:
+            assert line.startswith("  rankdir=") or line.startswith("  node ["), line
+    return nodes, edges
+
+
+def ops_reachable(t: Tensor) -> list:
+    seen, stack = {}, [t.op]
+    while stack:
+        op = stack.pop()
+        if op is None or id(op) in seen:
+            continue
+        seen[id(op)] = op
+        stack += [a.op for a in op.inputs if isinstance(a, Tensor)]
+    return list(seen.values())
+
+
+def test_mlp_loss_graph_has_every_op_parameter_and_edge():
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Sigmoid(), nn.Linear(4, 2, rng=1))
+    x = Tensor(np.ones((5, 3), np.float32), name="x")
+    loss = nn.CrossEntropyLoss()(model(x), np.array([0, 1, 1, 0, 1]))
+    params = dict(model.named_parameters())
+    nodes, edges = parse(to_dot(loss, params={"x": x, **params}))
+    labels = [label.split("\\n")[0] for label, _ in nodes.values()]
+    # Every primitive that backward would visit is a box, once.
+    ops = ops_reachable(loss)
+    boxes = [label for label, attrs in nodes.values() if "shape=box" in attrs]
+    assert sorted(b.split("\\n")[0] for b in boxes) == sorted(op.name for op in ops)
+    # Leaves: the four parameters by name, the input by its name, each once.
+    for name in [*params, "x"]:
+        assert labels.count(name) == 1, name
+    # Shapes are printed under labels: the first weight is (4, 3), the loss a scalar.
+    assert "0.weight\\n(4, 3)" in [lab for lab, _ in nodes.values()]
+    root = [nid for nid, (_, attrs) in nodes.items() if "penwidth=2" in attrs]
+    assert root == ["n0"] and nodes["n0"][0].endswith("\\n()")
+    # Edges join declared nodes; the root consumes and is never consumed.
+    assert all(a in nodes and b in nodes for a, b in edges)
+    assert not any(a == "n0" for a, _ in edges)
+    # One edge per (op, input) pair: the number of recorded inputs over all ops.
+    assert len(edges) == sum(len(op.inputs) for op in ops)
+    # Every node but the root feeds something (nothing dangles).
+    assert {a for a, _ in edges} == set(nodes) - {"n0"}
+
+
+def test_shared_values_appear_once_with_one_edge_per_use():
+    w = nn.Parameter([1.0, 2.0])
+    nodes, edges = parse(to_dot((w * w).sum(), params={"w": w}))
+    assert [lab for lab, _ in nodes.values()] == ["Sum\\n()", "Mul\\n(2,)", "w\\n(2,)"]
+    mul = next(n for n, (lab, _) in nodes.items() if lab.startswith("Mul"))
+    leaf = next(n for n, (lab, _) in nodes.items() if lab.startswith("w"))
+    assert edges.count((leaf, mul)) == 2
+
+
+def test_leaf_kinds_constants_and_unnamed_leaves():
+    a = nn.Parameter([1.0])
+    b = Tensor([2.0], requires_grad=True)
+    nodes, _ = parse(to_dot(a * b + 3.0, show_shapes=False))
+    by_label = {lab: attrs for lab, attrs in nodes.values()}
+    assert "parameter" in by_label and "#cfe2ff" in by_label["parameter"]
+    assert "input" in by_label and "#fff3cd" in by_label["input"]
+    assert "3" in by_label and "dashed" in by_label["3"]  # a Python number is a constant
+
+
+def test_a_tensor_without_a_graph_is_one_node():
+    nodes, edges = parse(to_dot(Tensor(np.zeros((2, 2))), rankdir="LR"))
+    assert list(nodes.values())[0][0] == "input\\n(2, 2)" and edges == []
+
+
+def test_deep_graphs_need_no_recursion_and_huge_ones_are_refused():
+    x = Tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(1500):  # deeper than Python's recursion limit
+        y = y * 1.0001
+    nodes, edges = parse(to_dot(y))
+    assert len(nodes) == 1500 + 1 + 1500 and len(edges) == 3000  # ops, x, a constant each
+    with pytest.raises(ChainruleError, match="more than 100 nodes"):
+        to_dot(y, max_nodes=100)
+
+
+def test_names_with_quotes_are_escaped():
+    t = Tensor([1.0], requires_grad=True)
+    t.name = 'say "hi"\\'
+    dot = to_dot(t.exp(), name='my "graph"')
+    assert 'digraph "my \\"graph\\"" {' in dot
+    assert 'say \\"hi\\"\\\\' in dot
+    parse(dot)
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="expected a chainrule Tensor"):
+        to_dot(np.ones(3))
+    with pytest.raises(ConfigError, match="rankdir"):
+        to_dot(Tensor([1.0]), rankdir="up")
+
+
+def _fake_dot(folder, body: str) -> None:
+    """A stand-in for Graphviz's dot: a shell script put first on PATH."""
+    exe = folder / "dot"
+    exe.write_text("#!/bin/sh\n" + body)
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+
+
+def test_render_writes_dot_and_runs_dot_for_svg(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # Writes its arguments into the "SVG", so the test sees how it was called.
+    _fake_dot(bin_dir, 'out="$4"; echo "<svg>$1 $2 $3</svg>" > "$out"\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    files = render(x.tanh().sum(), tmp_path / "out" / "g.png")
+    assert [f.name for f in files] == ["g.dot", "g.svg"]
+    assert files[0].read_text().startswith("digraph")
+    assert files[1].read_text().strip() == f"<svg>-Tsvg {files[0]} -o</svg>"
+    assert [f.name for f in render(x.exp(), tmp_path / "h", svg=False)] == ["h.dot"]
+
+
+def test_render_reports_a_failing_dot(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_dot(bin_dir, 'echo "syntax error in line 1" >&2; exit 3\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(ChainruleError, match="exit code 3: syntax error in line 1"):
+        render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g")
+
+
+def test_render_without_dot_writes_only_dot(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    files = render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g")
+    assert [f.name for f in files] == ["g.dot"]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot is an optional program")
+def test_real_dot_makes_svg(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1))
+    loss = (model(Tensor(np.ones((1, 2), np.float32))) ** 2).sum()
+    files = render(loss, tmp_path / "g", params=dict(model.named_parameters()))
+    svg = files[1].read_text()
+    assert "<svg" in svg and "0.weight" in svg and "Linear" in svg
