@@ -7,7 +7,8 @@ derivative is written once. One pass gives J·v for one direction v.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -7,7 +7,8 @@ they agree with exact derivatives to about 1e-8 on smooth functions of size-one 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def numerical_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6,
         return float(np.sum(out if u is None else out * u))
 
     grads = []
-    for i, x in enumerate(xs):
+    for x in xs:
         g = np.zeros_like(x)
         flat, gflat = x.reshape(-1), g.reshape(-1)
         for k in range(flat.size):

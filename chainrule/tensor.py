@@ -8,7 +8,8 @@ Operators and methods dispatch to primitives in :mod:`chainrule.ops` (or to comp
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

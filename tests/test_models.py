@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn
-from chainrule.data import admissions, circles, load_digits, train_test_split, xor
+from chainrule.data import admissions, circles, load_digits, xor
 from chainrule.models import MLP, LogisticRegression, Perceptron
 from chainrule.optim import SGD, Adam
 from chainrule.train import EarlyStopping, History, evaluate, fit

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import chainrule as cr
 from chainrule import Tensor
 from chainrule import functional as F
 

@@ -3,7 +3,8 @@ depth and width (``sizes``), activation, objective (from ``task``) and initializ
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
