@@ -15,7 +15,6 @@ import argparse
 import csv
 import importlib.metadata
 import importlib.util
-import inspect
 import io
 import json
 import shutil
@@ -775,74 +774,24 @@ def check_model_gradients(model: Any, n_features: int, batch: int = 3, max_eleme
     return results
 
 
-def _away(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Values 0.1 to 2 away from 0, either sign: clear of the kinks of abs, relu, clip."""
-    return rng.uniform(0.1, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def _op_cases(name: str, op: type, rng: np.random.Generator) -> list[tuple[str, list, dict]] | None:
-    """Sample (label, inputs, params) for one primitive, re-expressed from the gradient
-    test's table: shapes for the ops that need them, broadcasting for binary ops, and
-    generic samples from ``forward``'s signature for the rest; None if the op has
-    required parameters this walker does not know."""
-    special: dict[str, list[tuple[str, list, dict]]] = {
-        "MatMul": [("2d", [(3, 4), (4, 2)], {}), ("batched", [(2, 3, 4), (4, 2)], {})],
-        "Linear": [("bias", [(5, 4), (3, 4), (3,)], {}), ("no-bias", [(5, 4), (3, 4)], {})],
-        "Where": [("", [(3, 4), (4,)], {"cond": rng.random((3, 4)) > 0.5})],
-        "Reshape": [("", [(2, 6)], {"shape": (4, 3)})],
-        "BroadcastTo": [("", [(3, 1)], {"shape": (2, 3, 4)})],
-        "GetItem": [("gather", [(3, 4)], {"index": np.array([0, 2, 2, 1])}),
-                    ("slice", [(3, 4)], {"index": (slice(1, None), 2)})],
-        "Pad": [("", [(2, 3)], {"pad_width": ((1, 0), (2, 1))})],
-        "Concatenate": [("", [(2, 3), (1, 3), (3, 3)], {"axis": 0})],
-        "Transpose": [("", [(2, 3, 4)], {"axes": (1, 2, 0)})],
-        "Clip": [("", [(4, 5)], {"lo": -0.5, "hi": 0.5})],
-        "Sum": [("all", [(2, 3, 4)], {}), ("axis=1", [(2, 3, 4)], {"axis": 1, "keepdims": True})],
-        "Max": [("all", [(2, 3, 4)], {}), ("axis=-1", [(2, 3, 4)], {"axis": -1})],
-        "LogSumExp": [("all", [(2, 3, 4)], {}), ("axis=0", [(2, 3, 4)], {"axis": 0})],
-    }
-    if name in special:
-        return special[name]
-    sig = inspect.signature(op.forward)
-    positional = [p for p in sig.parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"]
-    required_kw = [p for p in sig.parameters.values()
-                   if p.kind == p.KEYWORD_ONLY and p.default is p.empty]
-    if required_kw or not positional:
-        return None
-    # Binary elementwise ops broadcast a row against a matrix (the engine must unbroadcast).
-    shapes = [(3, 4), (4,), (4,)][:len(positional)]
-    return [("", shapes, {})]
-
-
 def check_ops(seed: int = 0) -> list[dict[str, Any]]:
-    """Every registered primitive through :func:`chainrule.check_grad`, both AD modes.
-
-    Inputs are drawn away from 0 with either sign; where an op is not finite there (log,
-    sqrt, a power of a negative base) they are drawn positive instead.
-    """
+    """Every registered primitive through :func:`chainrule.check_grad`, both AD modes, on the
+    sample inputs the gradient test uses (:mod:`chainrule.ops.samples`)."""
     from . import OPS
     from .gradcheck import GradcheckError, check_grad
-    rng = np.random.default_rng(seed)
+    from .ops.samples import collect
+    table = collect()
     results = []
-    for name, op in OPS.items():
-        cases = _op_cases(name, op, rng) if getattr(op, "differentiable", True) else None
+    for name in OPS:
+        cases = table.get(name, [])
         entry: dict[str, Any] = {"name": name, "cases": 0, "reverse_error": 0.0,
                                  "forward_error": 0.0}
-        if cases is None:
-            entry["skipped"] = ("not differentiable" if not getattr(op, "differentiable", True)
-                                else "no sample rule for its required parameters")
-            results.append(entry)
-            continue
-        for label, shapes, params in cases:
-            def f(*xs: Any, op: type = op, params: dict = params) -> Any:
-                return type(xs[0])._apply(op, *xs, **params)
-            inputs = [_away(rng, s) for s in shapes]
-            with np.errstate(all="ignore"):
-                if not np.all(np.isfinite(f(*[_tensor(a) for a in inputs]).data)):
-                    inputs = [rng.uniform(0.5, 2.0, s) for s in shapes]
+        if not cases:
+            entry["skipped"] = "no samples in chainrule/ops/samples"
+        for i, case in enumerate(cases):
+            label = case.id or str(i)
             try:
-                rep = check_grad(f, *inputs, name=f"{name}[{label}]" if label else name, seed=seed)
+                rep = check_grad(case.f, *case.inputs, name=f"{name}[{label}]", seed=seed, **case.tol)
             except GradcheckError as exc:
                 entry.setdefault("errors", []).append(str(exc))
                 continue
@@ -851,11 +800,6 @@ def check_ops(seed: int = 0) -> list[dict[str, Any]]:
             entry["forward_error"] = max(entry["forward_error"], rep.forward_error)
         results.append(entry)
     return results
-
-
-def _tensor(a: np.ndarray) -> Any:
-    from .tensor import Tensor
-    return Tensor(a)
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Sample inputs for every registered primitive, one module per family of ops.
 
-Each module defines ``SAMPLES: dict[str, list[Case]]`` keyed by the op's class name; the
-gradient test walks ``chainrule.ops.OPS`` and fails for an op without samples.
+Each module defines ``SAMPLES: dict[str, list[Case]]`` keyed by the op's class name. The
+gradient test (tests/test_ops_gradients.py) and ``chainrule gradcheck --ops`` both walk
+``chainrule.ops.OPS`` with these samples; the test fails for an op without samples.
 """
 
 from __future__ import annotations
