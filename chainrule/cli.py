@@ -332,14 +332,14 @@ class Saved:
 
     def proba(self, X: np.ndarray) -> np.ndarray:
         """(rows, classes) class probabilities."""
+        from . import functional as F
+        from .tensor import Tensor
         from .train import predict
-        z = predict(self.model, self.inputs(X)).astype(np.float64)
+        z = Tensor(predict(self.model, self.inputs(X)).astype(np.float64))
         if self.task == "binary":
-            p1 = 1.0 / (1.0 + np.exp(-np.clip(z.reshape(-1), -500, 500)))
+            p1 = z.reshape(-1).sigmoid().numpy()
             return np.column_stack([1.0 - p1, p1])
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        return F.softmax(z, axis=1).numpy()
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """Regression outputs in the target's own units."""
@@ -351,10 +351,8 @@ class Saved:
 def load_model(path: str | Path) -> Saved:
     """A model file and its command-line metadata (absent for files saved from Python,
     in which case features are matched by position and nothing is standardized)."""
-    from .io import load, load_arrays
-    _, info = load_arrays(path)
-    model = load(path)
-    meta = info.get("metadata") or {}
+    from .io import load
+    model, meta = load(path, with_metadata=True)
     task = meta.get("task") or getattr(model, "task", None) or "regression"
     classes = meta.get("classes")
     if task in ("binary", "multiclass") and classes is None:

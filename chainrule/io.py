@@ -221,9 +221,10 @@ def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def load(path: str | os.PathLike, model: Any = None) -> Any:
+def load(path: str | os.PathLike, model: Any = None, with_metadata: bool = False) -> Any:
     """Load a model saved by :func:`save` (rebuilt from its architecture unless ``model`` is
     given, in which case the weights are loaded into it with strict key and shape checks).
+    With ``with_metadata``, return ``(model, metadata)``: the dict given to :func:`save`.
 
     Raises:
         FileFormatError: a corrupt, truncated, tampered file or one of another format.
@@ -235,7 +236,7 @@ def load(path: str | os.PathLike, model: Any = None) -> Any:
     if model is None:
         model = build(meta["architecture"])
     model.load_state_dict(_split(arrays, "model/"))
-    return model
+    return (model, meta.get("metadata") or {}) if with_metadata else model
 
 
 def _flatten_state(state: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
