@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, DataError, ShapeError
+from .ops import stable_sigmoid
 
 LOSSES = ("squared", "log")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # σ(z) = 1/(1 + e^−z) for z ≥ 0 and e^z/(1 + e^z) for z < 0: the same number, never exp(+big).
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """σ(z), the library's own array-level form (the Sigmoid op's forward)."""
+    return stable_sigmoid(np, z)
 
 
 @dataclass

@@ -67,6 +67,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from . import functional as _F
 from .autograd import no_grad
 from .errors import ConfigError, DataError
 from .models.mlp import MLP
@@ -292,16 +293,15 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X: np.ndarray) -> np.ndarray:
         """The output activations (probabilities, values or means), shape (n, n_outputs)."""
         with no_grad():
-            z = self._logits(X).data
-        act = self.out_activation_
-        if act == "logistic":
-            return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
-        if act == "softmax":
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            return e / e.sum(axis=1, keepdims=True)
-        if act == "exp":
-            return np.exp(z)
-        return z
+            z = self._logits(X)
+            act = self.out_activation_
+            if act == "logistic":
+                z = z.sigmoid()
+            elif act == "softmax":
+                z = _F.softmax(z, axis=1)
+            elif act == "exp":
+                z = z.exp()
+        return z.data
 
     def _per_sample_loss(self, z: Any, Y: np.ndarray) -> Any:
         act = self.out_activation_
