@@ -10,6 +10,7 @@ as soon as an op is done, unless ``retain_graph=True``.
 from __future__ import annotations
 
 import contextlib
+import heapq
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -33,26 +34,6 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return g.reshape(shape) if g.shape != shape else g
 
 
-def _toposort(root: Tensor) -> list:
-    """Ops reachable from ``root``, each after every op that consumes its output."""
-    order, seen = [], set()
-    stack = [(root._node, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for t in reversed(node.inputs):
-            if isinstance(t, Tensor) and t._node is not None and t._node not in seen:
-                stack.append((t._node, False))
-    order.reverse()
-    return order
-
-
 def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) into every leaf's ``.grad``.
 
@@ -72,23 +53,26 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if root.data.size != 1:
             raise GraphError(f"backward() on a non-scalar tensor of shape {root.shape} needs an "
                              "output gradient of the same shape: backward(grad)")
-        grad = np.ones_like(root.data)
+        grad = np.ones(root.data.shape, dtype=root.data.dtype)
     else:
         grad = to_array(grad, root.dtype)
         if grad.shape != root.shape:
             raise GraphError(f"backward(grad): grad has shape {grad.shape}, the tensor {root.shape}")
         grad = grad.copy()
-    if root._node is None:
-        _accumulate(root, grad, set())
-        return
-    nodes = _toposort(root)
-    grads = {root._node: grad}
     owned: set[int] = set()
+    if root._node is None:
+        _accumulate(root, grad, owned)
+        return
+    # Ops are numbered as they are created, so every consumer of a value has a larger number
+    # than its producer: popping the largest pending number visits the graph in reverse
+    # topological order without a separate sort, and each op once.
+    grads = {root._node: grad}
+    heap = [(-root._node.seq, root._node)]
     anomaly = MODE.detect_anomaly
-    for node in nodes:
-        g = grads.pop(node, None)
-        if g is None:
-            continue
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        node = pop(heap)[1]
+        g = grads.pop(node)
         if node.saved is _FREED:
             raise GraphError(f"backward through op {node.name} whose graph was already freed; "
                              "pass retain_graph=True to the first backward() to walk it twice")
@@ -100,10 +84,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 continue
             if anomaly:
                 _check_finite(node, gi, "gradient")
-            if gi.shape != t.data.shape:
-                gi = unbroadcast(gi, t.data.shape)
-            if gi.dtype != t.data.dtype:
-                gi = gi.astype(t.data.dtype)
+            data = t.data
+            if gi.shape != data.shape:
+                gi = unbroadcast(gi, data.shape)
+            if gi.dtype != data.dtype:
+                gi = gi.astype(data.dtype)
             child = t._node
             if child is None:
                 _accumulate(t, gi, owned)
@@ -111,6 +96,7 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                 grads[child] = grads[child] + gi
             else:
                 grads[child] = gi
+                push(heap, (-child.seq, child))
 
 
 def _accumulate(leaf: Tensor, g: Any, owned: set[int]) -> None:
@@ -165,7 +151,8 @@ def detect_anomaly() -> Iterator[None]:
     prev = MODE.detect_anomaly
     MODE.detect_anomaly = True
     try:
-        yield
+        with np.errstate(all="ignore"):  # our error names the op; NumPy's warning would not
+            yield
     finally:
         MODE.detect_anomaly = prev
 

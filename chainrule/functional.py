@@ -137,16 +137,26 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 def softmax(x: Any, axis: int = -1) -> Any:
     """p_i = e^{z_i} / Σ_j e^{z_j} (NOTES.md 3), as exp(z − logsumexp z): never overflows.
 
-    >>> softmax(Tensor([2.0, 1.0, 0.0])).numpy().round(2).tolist()   # duck, beaver, walrus
+    >>> [round(float(p), 2) for p in softmax(Tensor([2.0, 1.0, 0.0])).numpy()]  # duck, beaver, walrus
     [0.67, 0.24, 0.09]
     """
     return log_softmax(x, axis).exp()
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
-    """z − logsumexp(z): the log-probabilities, finite for any finite z."""
+    """z − logsumexp(z): the log-probabilities, finite for any finite z.
+
+    Computed as s − logsumexp(s) with s = z − max z: subtracting the (constant) max first keeps
+    float32 exact for large logits (1e4 + 0.31 is not representable; 0.31 is).
+    """
     x = _lift(x)
-    return x - x.logsumexp(axis, keepdims=True)
+    s = x - stop_gradient(x.max(axis, keepdims=True))
+    return s - s.logsumexp(axis, keepdims=True)
+
+
+def stop_gradient(x: Any) -> Any:
+    """x as a constant: no gradient flows through it in either mode."""
+    return x.detach() if isinstance(x, Tensor) else type(x)(x.primal)
 
 
 # --- shapes -------------------------------------------------------------------------------

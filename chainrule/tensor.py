@@ -7,6 +7,7 @@ Operators and methods dispatch to primitives in :mod:`chainrule.ops` (or to comp
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Sequence
 
 import numpy as np
@@ -240,6 +241,23 @@ def _index(index: Any) -> Any:
     return _value(index)
 
 
+_SEQ = itertools.count()  # op creation order: a topological order of every graph
+
+
+def _convert(op: P.Op, args: Sequence[Any], arrays: list) -> None:
+    """Turn the non-Tensor arguments of an op into arrays, in place in ``arrays``."""
+    ref = next((a.data for a in args if isinstance(a, Tensor)), None)
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) or a is None:
+            continue
+        if isinstance(a, ArrayLike):
+            raise TypeError(f"{op.name}: cannot mix Tensor and {type(a).__name__}")
+        if ref is not None and ref.dtype.kind == "f" and isinstance(a, (int, float)):
+            arrays[i] = ref.dtype.type(a)  # 2 * float32 tensor stays float32
+        else:
+            arrays[i] = to_array(a)
+
+
 class Tensor(ArrayLike):
     """An n-dimensional array that records the ops applied to it (define-by-run).
 
@@ -307,37 +325,35 @@ class Tensor(ArrayLike):
         op = op_cls()
         arrays = []
         needs = []
-        ref = None
-        for a in args:
-            if isinstance(a, Tensor):
-                ref = a.data
-                break
+        loose = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 needs.append(a._requires_grad)
             else:
-                if isinstance(a, ArrayLike):
-                    raise TypeError(f"{op.name}: cannot mix Tensor and {type(a).__name__}")
-                if a is None:
-                    arrays.append(None)
-                elif ref is not None and ref.dtype.kind == "f" and isinstance(a, (int, float)):
-                    arrays.append(ref.dtype.type(a))  # 2 * float32 tensor stays float32
-                else:
-                    arrays.append(to_array(a))
+                arrays.append(a)
                 needs.append(False)
-        op.xp = np if type(ref) is np.ndarray else get_backend(*arrays).xp
-        op.needs_grad = tuple(needs)
+                loose = True
+        if loose:
+            _convert(op, args, arrays)
+        first = arrays[0]
+        op.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) else get_backend(*arrays).xp
+        op.needs_grad = needs = tuple(needs)
         try:
             out = op.forward(*arrays, **params)
         except (ValueError, np.exceptions.AxisError) as exc:
             _reraise(op, [a for a in arrays if a is not None], params, exc)
         if MODE.detect_anomaly:
             _check_finite(op, out, "output")
-        if MODE.grad_enabled and True in needs:
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t.name = out, None, None
+        if True in needs and MODE.grad_enabled:
             op.inputs = args
-            return Tensor._make(out, True, op)
-        return Tensor._make(out)
+            op.seq = next(_SEQ)
+            t._requires_grad, t._node = True, op
+        else:
+            t._requires_grad, t._node = False, None
+        return t
 
     # conversions
     def numpy(self) -> np.ndarray:

@@ -20,10 +20,10 @@ class MatMul(Op):
         nx, ny = self.needs_grad
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
+        if y.ndim == 1:  # this order also handles vector @ vector, where g is 0-d
+            g = xp.expand_dims(g, -1)
         if x.ndim == 1:
             g = xp.expand_dims(g, -2)
-        if y.ndim == 1:
-            g = xp.expand_dims(g, -1)
         gx = gy = None
         if g.ndim == 2 and x2.ndim == 2 and y2.ndim == 2:
             if nx:

@@ -21,8 +21,9 @@ class Sum(Op):
         return x.sum(axis=axis, keepdims=keepdims)
 
     def vjp(self, g):
-        g = _reshape_kept(g, len(self.shape), self.axis, self.keepdims, self.xp)
-        return (self.xp.broadcast_to(g, self.shape),)
+        gx = self.xp.empty(self.shape, dtype=g.dtype)  # a fresh array: no copy needed later
+        gx[...] = _reshape_kept(g, len(self.shape), self.axis, self.keepdims, self.xp)
+        return (gx,)
 
     def jvp(self, t):
         return t.sum(axis=self.axis, keepdims=self.keepdims)

@@ -1,0 +1,38 @@
+"""Sample inputs for every registered primitive, one module per family of ops.
+
+Each module defines ``SAMPLES: dict[str, list[Case]]`` keyed by the op's class name; the
+gradient test walks ``chainrule.ops.OPS`` and fails for an op without samples.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    """f applied to ``inputs`` (float64 arrays); ``id`` names the variant in test ids."""
+
+    f: Callable[..., Any]
+    inputs: list[np.ndarray]
+    id: str = ""
+    tol: dict = field(default_factory=dict)
+
+
+def apply(op_cls: type, **params: Any) -> Callable[..., Any]:
+    """f(*xs) = op_cls applied to xs in whichever mode (Tensor or Dual) xs are in."""
+    return lambda *xs: type(xs[0])._apply(op_cls, *xs, **params)
+
+
+def collect() -> dict[str, list[Case]]:
+    table: dict[str, list[Case]] = {}
+    for mod in pkgutil.iter_modules(__path__):
+        samples = importlib.import_module(f"{__name__}.{mod.name}").SAMPLES
+        for name, cases in samples.items():
+            table.setdefault(name, []).extend(cases)
+    return table

@@ -1,0 +1,41 @@
+"""The core stays small enough to read in an afternoon (STYLE.md rule 12)."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from pathlib import Path
+
+import chainrule
+
+CORE = ["tensor.py", "autograd.py", "forward.py", "backend.py", "ops"]
+BUDGET = 1500  # lines of code: no blank lines, comments or docstrings
+
+
+def code_lines(path: Path) -> int:
+    src = path.read_text()
+    skip: set[int] = set()
+    for node in ast.walk(ast.parse(src)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            skip.update(range(body[0].lineno, body[0].end_lineno + 1))
+    lines = set()
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT, tokenize.ENDMARKER, tokenize.STRING) \
+                or tok.type == tokenize.STRING and tok.start[0] not in skip:
+            lines.add(tok.start[0])
+    return len(lines - skip)
+
+
+def test_core_line_budget(capsys):
+    root = Path(chainrule.__file__).parent
+    files = [p for name in CORE for p in ((root / name).glob("*.py") if (root / name).is_dir()
+                                          else [root / name])]
+    counts = {str(p.relative_to(root)): code_lines(p) for p in sorted(files)}
+    with capsys.disabled():
+        print("\ncore lines of code: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+              + f"; total {sum(counts.values())} of {BUDGET}")
+    assert sum(counts.values()) <= BUDGET, counts
