@@ -198,7 +198,7 @@ class AvgPool2d(_Pool):
 class AdaptiveAvgPool1d(Module):
     """Average pooling of (N, C, L) to a fixed length, PyTorch's windows.
 
-    >>> AdaptiveAvgPool1d(2)(Tensor([[[1.0, 3.0, 2.0, 0.0, 5.0]]])).numpy().round(3).tolist()
+    >>> AdaptiveAvgPool1d(2)(Tensor(np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]))).numpy().round(3).tolist()
     [[[2.0, 2.333]]]
     """
 
