@@ -121,7 +121,7 @@ class BatchNorm1d(_BatchNorm):
 
     >>> bn = BatchNorm1d(2)
     >>> y = bn(Tensor([[1.0, 10.0], [3.0, 30.0]]))
-    >>> y.numpy().round(3).tolist(), bn.running_mean.tolist()
+    >>> y.numpy().round(3).tolist(), bn.running_mean.numpy().astype(float).round(3).tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [0.2, 2.0])
     """
 
