@@ -118,7 +118,7 @@ class RNNBase(Module):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
             xw = F.linear(x, w_ih, b_ih)  # every step's input projection in one product
-            state = [s if s is not None else Tensor(np.zeros((n, self.hidden_size), self.dtype))
+            state = [s if s is not None else type(x)(np.zeros((n, self.hidden_size), self.dtype))
                      for s in states[k]]
             outs = []
             for t in range(t_len):
@@ -249,7 +249,7 @@ class LSTM(RNNBase):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
             xw = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
-            h0, c0 = (s if s is not None else Tensor(np.zeros((n, H), self.dtype))
+            h0, c0 = (s if s is not None else type(x)(np.zeros((n, H), self.dtype))
                       for s in states[k])
             y = F._cls(xw, w_hh, h0, c0)._apply(Lstm, xw, w_hh, h0, c0)
             x = y[:, :, :H]
