@@ -2,9 +2,10 @@
 
 Both work on windows: a strided view of the padded input with one axis per kernel position,
 ``(N, C, *out, *kernel)`` (im2col without a copy until the one gather that feeds the matrix
-product). Going back, the window gradient is added into the input gradient one kernel
-offset at a time (col2im): kh·kw strided slice additions, measured about 20× faster than a
-scatter-add with ``add.at`` for 3×3 kernels.
+product), or one strided slice of the input per kernel offset. Going back, the window
+gradient is added into the input gradient one kernel offset at a time (col2im): kh·kw strided
+slice additions, measured 12× faster than one scatter-add with ``np.add.at`` (3×3 kernel,
+16 channels, batch 32, 28×28).
 """
 
 from __future__ import annotations
@@ -27,17 +28,23 @@ def _windows(xp: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple, dila
              + tuple(slice(None, None, d) for d in dilation)]
 
 
+def _offsets(kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> Any:
+    """(k, slices) per kernel offset, k counting in row-major order: the slices pick, from
+    the padded input, the element at that offset of every window."""
+    for k, pos in enumerate(itertools.product(*(range(n) for n in kernel))):
+        yield k, (slice(None), slice(None)) + tuple(
+            slice(p * d, p * d + s * (o - 1) + 1, s) for p, d, s, o in zip(pos, dilation, stride, out))
+
+
 def _col2im(xp: Any, take: Any, shape: tuple, out: tuple, kernel: tuple, stride: tuple,
             padding: tuple, dilation: tuple, dtype: Any) -> Any:
-    """The adjoint of :func:`_windows`: ``take(pos)`` gives the (A, B, *out) gradient of the
-    windows at kernel offset ``pos``; each is added into the (A, B, *spatial) input gradient
+    """The adjoint of :func:`_windows`: ``take(k)`` gives the (A, B, *out) gradient of the
+    windows at the k-th kernel offset; each is added into the (A, B, *spatial) input gradient
     at its strided slice, and the padding is cut off again."""
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(shape[2:], padding))
     gx = xp.zeros(shape[:2] + padded, dtype=dtype)
-    for pos in itertools.product(*(range(n) for n in kernel)):
-        where = tuple(slice(p * d, p * d + s * (o - 1) + 1, s)
-                      for p, d, s, o in zip(pos, dilation, stride, out))
-        gx[(slice(None), slice(None)) + where] += take(pos)
+    for k, where in _offsets(kernel, stride, dilation, out):
+        gx[where] += take(k)
     return gx[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in
                                                   zip(shape[2:], padding))]
 
@@ -93,10 +100,10 @@ class Conv(Op):
         if need[0]:  # (G, C/G·kernel, N·out) -> (C, *kernel, N, *out), then col2im
             gcol = xp.dot(w[0].T, gt[0]) if groups == 1 else xp.matmul(w.transpose(0, 2, 1), gt)
             kernel, c, n = weight.shape[2:], self.x_shape[1], self.x_shape[0]
-            gcol = gcol.reshape((c,) + kernel + (n,) + self.out)
+            gcol = gcol.reshape((c, -1, n) + self.out)
             shape = (c, n) + self.x_shape[2:]
-            gx = _channels_first(_col2im(xp, lambda pos: gcol[(slice(None),) + pos], shape,
-                                         self.out, kernel, *self.params, g.dtype))
+            gx = _channels_first(_col2im(xp, lambda k: gcol[:, k], shape, self.out, kernel,
+                                         *self.params, g.dtype))
         if need[1]:  # (col·gᵀ)ᵀ: measured 15% faster than g·colᵀ for these long, thin operands
             gw = (xp.dot(col[0], gt[0].T)[None] if groups == 1
                   else xp.matmul(col, gt.transpose(0, 2, 1))).transpose(0, 2, 1).reshape(weight.shape)
@@ -121,33 +128,43 @@ class Conv(Op):
 class MaxPool(Op):
     """The largest element of each window (padding counts as −∞), as PyTorch's ``max_pool``.
 
+    Forward keeps a running maximum over the kernel offsets, one strided slice each (measured
+    1.6× faster than an argmax over a copy of the windows), and the offset where it was found.
     Ties: the whole gradient goes to the first maximum of the window in row-major order, as
     in PyTorch; the jvp picks the tangent at that same element.
     """
 
     def forward(self, x, *, kernel, stride, padding, dilation):
-        self.params = (stride, padding, dilation)
-        self.x_shape, k = x.shape, x.ndim - 2
-        win = _windows(self.xp, x, kernel, stride, padding, dilation, value=-self.xp.inf)
-        win = win.reshape(win.shape[:2 + k] + (-1,))
-        self.kernel = kernel
-        idx = win.argmax(axis=-1)[..., None]
+        xp = self.xp
+        self.params, self.kernel, self.x_shape = (stride, padding, dilation), kernel, x.shape
+        if any(lo or hi for lo, hi in padding):
+            x = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=-xp.inf)
+        out = tuple((n - d * (k - 1) - 1) // s + 1
+                    for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
+        best = idx = None
+        for k, where in _offsets(kernel, stride, dilation, out):
+            v = x[where]
+            if best is None:
+                best = v.copy()
+                idx = xp.zeros(best.shape, dtype=xp.int8 if _prod(kernel) < 128 else xp.int32)
+                continue
+            xp.copyto(idx, k, where=v > best)  # strictly greater: the first maximum stays
+            xp.maximum(best, v, out=best)
         self.save(idx)
-        return self.xp.take_along_axis(win, idx, axis=-1)[..., 0]
+        return best
 
     def vjp(self, g):
         (idx,) = self.saved
-        idx, kernel = idx[..., 0], self.kernel
-        flat = {pos: i for i, pos in enumerate(itertools.product(*(range(n) for n in kernel)))}
-        # The window gradient at offset pos is g where the argmax is pos, else 0.
-        return (_col2im(self.xp, lambda pos: (idx == flat[pos]) * g, self.x_shape, g.shape[2:],
-                        kernel, *self.params, g.dtype),)
+        # The window gradient at offset k is g where the maximum was found at k, else 0.
+        return (_col2im(self.xp, lambda k: (idx == k) * g, self.x_shape, g.shape[2:],
+                        self.kernel, *self.params, g.dtype),)
 
     def jvp(self, t):
         (idx,) = self.saved
-        win = _windows(self.xp, self.xp.broadcast_to(t, self.x_shape), self.kernel, *self.params)
-        win = win.reshape(win.shape[:idx.ndim - 1] + (-1,))
-        return self.xp.take_along_axis(win, idx, axis=-1)[..., 0]
+        t = self.xp.broadcast_to(t, self.x_shape)
+        win = _windows(self.xp, t, self.kernel, *self.params)
+        win = win.reshape(win.shape[:idx.ndim] + (-1,))
+        return self.xp.take_along_axis(win, idx[..., None].astype(self.xp.intp), axis=-1)[..., 0]
 
 
 def _prod(xs: tuple) -> int:
