@@ -1,6 +1,6 @@
 """Normalization layers (NOTES.md 6: normalization as regularization): BatchNorm1d/2d and
-LayerNorm, as composites of primitives (x̂ = (x − μ)/√(σ² + ε), y = γ·x̂ + β), so reverse and
-forward mode come from the engine and no derivative code lives here."""
+LayerNorm: x̂ = (x − μ)/√(σ² + ε) by the primitive :class:`chainrule.ops.norm.Normalize` (a
+fused node, for speed: see there), then y = γ·x̂ + β as a composite."""
 
 from __future__ import annotations
 
@@ -8,18 +8,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import functional as F
 from ..autograd import no_grad
 from ..errors import ConfigError, ShapeError
+from ..ops.norm import Normalize
 from ..tensor import ArrayLike, Tensor, as_dtype
 from .module import Buffer, Module, Parameter
 
 
-def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any, Any]:
-    """(x̂, μ, σ²) with the biased variance over ``axes``."""
-    mean = x.mean(axis=axes, keepdims=True)
-    d = x - mean
-    var = (d * d).mean(axis=axes, keepdims=True)
-    return d * (var + eps) ** -0.5, mean, var
+def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
+    """x̂ over ``axes`` with the biased variance."""
+    return F._cls(x)._apply(Normalize, x, axes=axes, eps=eps)
 
 
 class _BatchNorm(Module):
@@ -68,9 +67,10 @@ class _BatchNorm(Module):
                 raise ShapeError(f"{where}: training needs more than one value per channel to "
                                  f"estimate the batch statistics; got input of shape "
                                  f"{tuple(x.shape)}")
-            y, mean, var = _normalize(x, axes, self.eps)
+            y = _normalize(x, axes, self.eps)
             if self.training and self.track_running_stats:
-                self._update(mean, var, n)
+                v = x.data if isinstance(x, Tensor) else x.primal
+                self._update(v.mean(axis=axes), v.var(axis=axes), n)
         else:  # eval: x̂ = (x − running μ)/√(running σ² + ε), folded into one scale and shift
             scale = (self.running_var.data + self.eps) ** -0.5
             y = x * scale.reshape(shape) - (self.running_mean.data * scale).reshape(shape)
@@ -86,12 +86,10 @@ class _BatchNorm(Module):
             m = self.momentum if self.momentum is not None \
                 else 1.0 / float(self.num_batches_tracked.data)
             rm, rv = self.running_mean.data, self.running_var.data
-            mu = (mean.data if isinstance(mean, Tensor) else mean.primal).reshape(-1)
-            v = (var.data if isinstance(var, Tensor) else var.primal).reshape(-1) * (n / (n - 1))
             rm *= 1.0 - m
-            rm += m * mu
+            rm += m * mean
             rv *= 1.0 - m
-            rv += m * v
+            rv += m * var * (n / (n - 1))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -184,7 +182,7 @@ class LayerNorm(Module):
         if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
             raise ShapeError(f"LayerNorm({self.normalized_shape}): expected an input ending in "
                              f"shape {self.normalized_shape}; got shape {tuple(x.shape)}")
-        y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps)[0]
+        y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
         if self.weight is not None:
             y = y * self.weight
         if self.bias is not None:
