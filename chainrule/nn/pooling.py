@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..backend import array_module
 from ..errors import ConfigError, ShapeError
 from ..ops.conv import Conv, MaxPool
 from ..tensor import ArrayLike, Tensor
@@ -30,6 +31,11 @@ def _input(where: str, x: Any, k: int) -> tuple[Any, bool]:
         raise ShapeError(f"{where}: expected a {k + 2}-D input {layout} (or {k + 1}-D without "
                          f"the batch axis); got shape {tuple(x.shape)}")
     return x, False
+
+
+def _xp(x: Any) -> Any:
+    """The array module of a Tensor's or Dual's data (constants are made on its device)."""
+    return array_module(x.data if isinstance(x, Tensor) else x.primal)
 
 
 def _pool_args(where: str, k: int, kernel_size: Any, stride: Any, padding: Any,
@@ -75,7 +81,8 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, k: 
     padding2 = tuple((p, p) for p in pad)
     shape = tuple(x.shape)
     _check_fits(where, shape[2:], kernel, padding2, (1,) * k)
-    w = Tensor(np.full((1, 1) + kernel, 1.0 / np.prod(kernel), dtype=x.dtype))
+    xp = _xp(x)
+    w = Tensor(xp.full((1, 1) + kernel, 1.0 / np.prod(kernel), dtype=x.dtype))
     flat = x.reshape((shape[0] * shape[1], 1) + shape[2:])
     y = F._cls(flat)._apply(Conv, flat, w, stride=stride, padding=padding2, dilation=(1,) * k)
     y = y.reshape(shape[:2] + tuple(y.shape[2:]))
@@ -109,7 +116,7 @@ def adaptive_avg_pool(x: Any, output_size: Any, k: int = 2) -> Any:
     else:
         y = x
         for axis in range(k):  # one product per spatial axis: the averaging is separable
-            a = Tensor(_averaging_matrix(x.shape[2 + axis], size[axis], x.dtype))
+            a = Tensor(_xp(x).asarray(_averaging_matrix(x.shape[2 + axis], size[axis], x.dtype)))
             perm = list(range(y.ndim))
             perm[2 + axis], perm[-1] = perm[-1], perm[2 + axis]  # the axis to pool goes last
             y = F.matmul(y.transpose(perm), a.T).transpose(perm)

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..backend import array_module
 from ..errors import ConfigError, ShapeError
+from ..ops.recurrent import Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, as_dtype
-from ..ops.recurrent import Lstm
 from . import functional as NF
 from .module import Module, Parameter
 
@@ -108,6 +109,11 @@ class RNNBase(Module):
                              f"hidden_size); got {tuple(state.shape)}")
         return [state[k] for k in range(self.num_layers)]
 
+    def _zeros(self, x: Any, n: int) -> Any:
+        """A zero state (n, H) in x's mode (Tensor or Dual) and on x's device."""
+        xp = array_module(x.data if isinstance(x, Tensor) else x.primal)
+        return type(x)(xp.zeros((n, self.hidden_size), self.dtype))
+
     def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
         raise ConfigError(f"{type(self).__name__} does not define a recurrence step")
 
@@ -118,7 +124,7 @@ class RNNBase(Module):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
             xw = F.linear(x, w_ih, b_ih)  # every step's input projection in one product
-            state = [s if s is not None else type(x)(np.zeros((n, self.hidden_size), self.dtype))
+            state = [s if s is not None else self._zeros(x, n)
                      for s in states[k]]
             outs = []
             for t in range(t_len):
@@ -249,7 +255,7 @@ class LSTM(RNNBase):
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
             xw = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
-            h0, c0 = (s if s is not None else type(x)(np.zeros((n, H), self.dtype))
+            h0, c0 = (s if s is not None else self._zeros(x, n)
                       for s in states[k])
             y = F._cls(xw, w_hh, h0, c0)._apply(Lstm, xw, w_hh, h0, c0)
             x = y[:, :, :H]
