@@ -31,9 +31,11 @@ def _positive_int(where: str, name: str, value: Any) -> int:
     return int(value)
 
 
-def _sequence_input(where: str, x: Any, batch_first: bool, dtype: Any) -> tuple[Any, bool]:
-    """``x`` as a time-major (T, N, I) Tensor (or Dual), and whether it came without a batch
-    axis. A list of per-example sequences (each (T, I)) is stacked along the batch axis."""
+def _sequence_input(where: str, x: Any, batch_first: bool,
+                    dtype: Any) -> tuple[Any, bool, bool]:
+    """``x`` as a 3-D Tensor (or Dual), whether it came without a batch axis, and whether it
+    is batch-first (else time-major). A list of per-example sequences (each (T, I)) is stacked
+    time-major."""
     if isinstance(x, (list, tuple)):
         if not x:
             raise ShapeError(f"{where}: got an empty list of sequences")
@@ -48,12 +50,12 @@ def _sequence_input(where: str, x: Any, batch_first: bool, dtype: Any) -> tuple[
     elif not isinstance(x, ArrayLike):
         x = Tensor(np.asarray(x, dtype=dtype))
     if x.ndim == 2:
-        return x.unsqueeze(1), True
+        return x.unsqueeze(1), True, False
     if x.ndim != 3:
         layout = "(N, T, input_size)" if batch_first else "(T, N, input_size)"
         raise ShapeError(f"{where}: expected a 3-D input {layout} or a 2-D unbatched "
                          f"(T, input_size) one; got shape {tuple(x.shape)}")
-    return (x.transpose(1, 0, 2) if batch_first else x), False
+    return x, False, batch_first
 
 
 class RNNBase(Module):
@@ -109,6 +111,13 @@ class RNNBase(Module):
                              f"hidden_size); got {tuple(state.shape)}")
         return [state[k] for k in range(self.num_layers)]
 
+    @staticmethod
+    def _project(x: Any, w_ih: Any, b: Any, batch_first: bool) -> Any:
+        """Every step's input projection x_t·W_ihᵀ + b in one 2-D matrix product, time-major."""
+        a, c = x.shape[0], x.shape[1]
+        xw = F.linear(x.reshape(a * c, x.shape[2]), w_ih, b).reshape(a, c, w_ih.shape[0])
+        return xw.transpose(1, 0, 2) if batch_first else xw
+
     def _zeros(self, x: Any, n: int) -> Any:
         """A zero state (n, H) in x's mode (Tensor or Dual) and on x's device."""
         xp = array_module(x.data if isinstance(x, Tensor) else x.primal)
@@ -117,13 +126,14 @@ class RNNBase(Module):
     def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
         raise ConfigError(f"{type(self).__name__} does not define a recurrence step")
 
-    def _run(self, x: Any, states: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
-        """All layers over the time-major input; ``states`` per layer, one list per state kind."""
-        t_len, n = x.shape[0], x.shape[1]
+    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
+        """All layers over the input; ``states`` per layer, one list per state kind. Returns
+        the time-major output."""
+        t_len, n = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
         finals = []
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = F.linear(x, w_ih, b_ih)  # every step's input projection in one product
+            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
             state = [s if s is not None else self._zeros(x, n)
                      for s in states[k]]
             outs = []
@@ -155,11 +165,11 @@ class RNNBase(Module):
                 lengths, or initial states of the wrong shape.
         """
         where = f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size})"
-        x, unbatched = _sequence_input(where, x, self.batch_first, self.dtype)
+        x, unbatched, batch_first = _sequence_input(where, x, self.batch_first, self.dtype)
         if x.shape[-1] != self.input_size:
             raise ShapeError(f"{where}: expected inputs with {self.input_size} features in the "
                              f"last axis; got shape {tuple(x.shape)}")
-        n = x.shape[1]
+        n = x.shape[0] if batch_first else x.shape[1]
         if self.mode == "LSTM":
             h0, c0 = (None, None) if hx is None else hx
             inits = [self._initial(where, "h_0", h0, n, unbatched),
@@ -167,7 +177,7 @@ class RNNBase(Module):
         else:
             inits = [self._initial(where, "h_0", hx, n, unbatched)]
         states = [[kind[k] for kind in inits] for k in range(self.num_layers)]
-        out, finals = self._run(x, states)
+        out, finals = self._run(x, states, batch_first)
         if unbatched:
             out = out.squeeze(1)
         elif self.batch_first:
@@ -247,14 +257,14 @@ class LSTM(RNNBase):
 
     mode = "LSTM"
 
-    def _run(self, x: Any, states: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
+    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
         # One fused node per layer (chainrule.ops.recurrent.Lstm, see there for the measured
         # reason); its output is the trajectory [h_t, c_t], sliced into outputs and states.
-        H, n = self.hidden_size, x.shape[1]
+        H, n = self.hidden_size, (x.shape[0] if batch_first else x.shape[1])
         finals = []
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
+            xw = self._project(x, w_ih, None if b_ih is None else b_ih + b_hh, batch_first and k == 0)
             h0, c0 = (s if s is not None else self._zeros(x, n)
                       for s in states[k])
             y = F._cls(xw, w_hh, h0, c0)._apply(Lstm, xw, w_hh, h0, c0)
