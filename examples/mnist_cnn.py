@@ -78,8 +78,8 @@ def model(rng: int) -> Sequential:
 
 
 class Adam:
-    """Adam (β = 0.9, 0.999) on the parameters' arrays; ``chainrule.optim.Adam`` when it is
-    installed does the same."""
+    """Adam (β = 0.9, 0.999) on the parameters' arrays, written out here so that the example
+    runs without ``chainrule.optim``."""
 
     def __init__(self, params: list[Any], lr: float) -> None:
         self.params, self.lr, self.t = params, lr, 0
