@@ -1,0 +1,241 @@
+"""Convolution layers Conv1d and Conv2d (NOTES.md 6: convolutions for 1-D and 2-D inputs) and
+their functional forms, in PyTorch's NCHW layout, arguments and initialization."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import functional as F
+from ..errors import ConfigError, ShapeError
+from ..ops.conv import Conv
+from ..random import get_rng
+from ..tensor import ArrayLike, Tensor, as_dtype
+from . import init as I
+from .module import Module, Parameter
+
+
+def _tuple(where: str, name: str, value: Any, k: int, low: int = 1) -> tuple[int, ...]:
+    """``value`` (an int or k ints, each ≥ ``low``) as a k-tuple."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
+    if len(items) != k or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              or v < low for v in items):
+        raise ConfigError(f"{where}: {name} must be an integer ≥ {low} or a tuple of {k} such "
+                          f"integers; got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _padding(where: str, padding: Any, kernel: tuple, stride: tuple,
+             dilation: tuple) -> tuple[tuple[int, int], ...]:
+    """Padding as one (lo, hi) pair per spatial axis; "same" pads d·(k − 1) in total per
+    axis, the odd one on the high side (as PyTorch), and needs stride 1."""
+    k = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * k
+        if padding != "same":
+            raise ConfigError(f"{where}: padding must be an int, a tuple, 'same' or 'valid'; "
+                              f"got {padding!r}")
+        if any(s != 1 for s in stride):
+            raise ConfigError(f"{where}: padding='same' needs stride 1; got stride {stride}")
+        total = tuple(d * (n - 1) for n, d in zip(kernel, dilation))
+        return tuple((t // 2, t - t // 2) for t in total)
+    return tuple((p, p) for p in _tuple(where, "padding", padding, k, low=0))
+
+
+def _check_input(where: str, x: Any, k: int, channels: int) -> tuple[Any, bool]:
+    """``x`` with a batch axis (added when it came unbatched), after checking its rank and
+    channel count."""
+    if not isinstance(x, ArrayLike):
+        x = Tensor(x)
+    layout = ("(N, C, L)", "(N, C, H, W)", "(N, C, D, H, W)")[k - 1]
+    if x.ndim == k + 1:
+        x, unbatched = x.unsqueeze(0), True
+    elif x.ndim == k + 2:
+        unbatched = False
+    else:
+        raise ShapeError(f"{where}: expected a {k + 2}-D input {layout} (or {k + 1}-D without "
+                         f"the batch axis); got shape {tuple(x.shape)}")
+    if x.shape[1] != channels:
+        raise ShapeError(f"{where}: expected {channels} input channels (axis 1); got "
+                         f"{x.shape[1]} in input of shape {tuple(x.shape)}")
+    return x, unbatched
+
+
+def _check_fits(where: str, shape: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> None:
+    for n, kk, (lo, hi), d in zip(shape, kernel, padding, dilation):
+        if n + lo + hi < d * (kk - 1) + 1:
+            raise ShapeError(f"{where}: kernel {kernel} (dilation {dilation}) is larger than the "
+                             f"padded input {tuple(m + a + b for m, (a, b) in zip(shape, padding))}"
+                             f" (input {shape}, padding {padding})")
+
+
+def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+         dilation: Any = 1, groups: int = 1) -> Any:
+    """N-d cross-correlation as PyTorch's ``conv1d``/``conv2d``: x (N, C, *spatial), weight
+    (O, C/groups, *kernel), bias (O,) or None; padding an int, a tuple, "same" or "valid".
+
+    Raises:
+        ShapeError: a weight of the wrong rank, channels that do not match, or a kernel
+            larger than the padded input.
+        ConfigError: invalid stride, padding, dilation or groups.
+
+    >>> x = Tensor(np.arange(5.0).reshape(1, 1, 5))
+    >>> conv(x, Tensor([[[1.0, -1.0]]])).tolist()   # x_i − x_{i+1}
+    [[[-1.0, -1.0, -1.0, -1.0]]]
+    """
+    w = weight if isinstance(weight, ArrayLike) else Tensor(weight)
+    k = w.ndim - 2
+    where = f"conv{k}d" if k > 0 else "conv"
+    if k < 1:
+        raise ShapeError(f"{where}: weight must be (out_channels, in_channels/groups, *kernel); "
+                         f"got shape {tuple(w.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or w.shape[0] % groups:
+        raise ConfigError(f"{where}: groups must be a positive integer dividing out_channels "
+                          f"{w.shape[0]}; got {groups!r}")
+    stride = _tuple(where, "stride", stride, k)
+    dilation = _tuple(where, "dilation", dilation, k)
+    pad = _padding(where, padding, w.shape[2:], stride, dilation)
+    x, unbatched = _check_input(where, x, k, w.shape[1] * groups)
+    _check_fits(where, tuple(x.shape[2:]), tuple(w.shape[2:]), pad, dilation)
+    args = (x, w) if bias is None else (x, w, bias)
+    y = F._cls(*args)._apply(Conv, *args, stride=stride, padding=pad, dilation=dilation,
+                             groups=int(groups))
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """1-D convolution of x (N, C, L) with weight (O, C/groups, k); see :func:`conv`.
+
+    >>> conv1d(Tensor(np.ones((1, 2, 4))), Tensor(np.ones((3, 2, 2))), padding=1).shape
+    (1, 3, 5)
+    """
+    _rank("conv1d", weight, 3)
+    return conv(x, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """2-D convolution of x (N, C, H, W) with weight (O, C/groups, kh, kw); see :func:`conv`.
+
+    >>> conv2d(Tensor(np.ones((2, 1, 8, 8))), Tensor(np.ones((4, 1, 3, 3))), stride=2).shape
+    (2, 4, 3, 3)
+    """
+    _rank("conv2d", weight, 4)
+    return conv(x, weight, bias, stride, padding, dilation, groups)
+
+
+def _rank(where: str, weight: Any, n: int) -> None:
+    shape = tuple(weight.shape) if hasattr(weight, "shape") else np.shape(weight)
+    if len(shape) != n:
+        raise ShapeError(f"{where}: weight must have {n} dimensions (out_channels, "
+                         f"in_channels/groups, *kernel); got shape {shape}")
+
+
+class _ConvNd(Module):
+    k = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 rng: Any = None, init: str | Callable[..., Any] = "default",
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        where = type(self).__name__
+        (in_channels,) = _tuple(where, "in_channels", in_channels, 1)
+        (out_channels,) = _tuple(where, "out_channels", out_channels, 1)
+        (groups,) = _tuple(where, "groups", groups, 1)
+        if in_channels % groups or out_channels % groups:
+            raise ConfigError(f"{where}: in_channels ({in_channels}) and out_channels "
+                              f"({out_channels}) must both be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _tuple(where, "kernel_size", kernel_size, self.k)
+        self.stride = _tuple(where, "stride", stride, self.k)
+        self.dilation = _tuple(where, "dilation", dilation, self.k)
+        self.padding = padding if isinstance(padding, str) else _tuple(where, "padding", padding,
+                                                                        self.k, low=0)
+        self._pad = _padding(where, padding, self.kernel_size, self.stride, self.dilation)
+        dt, g = as_dtype(dtype), get_rng(rng)
+        initializer = I.get_initializer(init)
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + self.kernel_size,
+                                         dtype=dt))
+        initializer(self.weight, rng=g)
+        self.bias: Parameter | None = None
+        if bias:
+            self.bias = Parameter(np.zeros(out_channels, dtype=dt))
+            if initializer is I.default_:  # PyTorch: U(−1/√fan_in, 1/√fan_in)
+                bound = 1.0 / math.sqrt(in_channels // groups * math.prod(self.kernel_size))
+                I.uniform_(self.bias, -bound, bound, rng=g)
+
+    def _name(self) -> str:
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
+                f"kernel_size={self.kernel_size})")
+
+    def forward(self, x: Any) -> Any:
+        where = self._name()
+        x, unbatched = _check_input(where, x, self.k, self.in_channels)
+        _check_fits(where, tuple(x.shape[2:]), self.kernel_size, self._pad, self.dilation)
+        args = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
+        y = F._cls(*args)._apply(Conv, *args, stride=self.stride, padding=self._pad,
+                                 dilation=self.dilation, groups=self.groups)
+        return y.squeeze(0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding not in ((0,) * self.k, "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
+                else f", padding={self.padding}"
+        if self.dilation != (1,) * self.k:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) → (N, C_out, L_out), as ``torch.nn.Conv1d``:
+    L_out = ⌊(L + 2p − d(k − 1) − 1)/s⌋ + 1.
+
+    Weight (C_out, C_in/groups, k) and bias (C_out,) start U(−1/√fan_in, 1/√fan_in) with
+    fan_in = C_in/groups · k (PyTorch's default); ``init`` picks another weight scheme by name.
+
+    Args:
+        in_channels, out_channels: channels of the input and the output.
+        kernel_size, stride, dilation: ints (or 1-tuples).
+        padding: zeros added on both sides: an int, "same" (stride 1) or "valid".
+        groups: split the channels into groups convolved separately (both counts divisible).
+        bias: learn a bias per output channel.
+        rng, init, dtype: as :class:`~chainrule.nn.Linear`.
+
+    Raises:
+        ConfigError: invalid sizes, stride, padding, dilation or groups.
+        ShapeError: (when called) an input of the wrong rank or channel count, or shorter than
+            the kernel after padding.
+
+    >>> Conv1d(2, 4, 3, padding="same", rng=0)(Tensor(np.ones((5, 2, 10), np.float32))).shape
+    (5, 4, 10)
+    """
+
+    k = 1
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) → (N, C_out, H_out, W_out), as ``torch.nn.Conv2d``.
+
+    Args: as :class:`Conv1d`, with ints or pairs for kernel_size, stride, padding, dilation.
+
+    >>> conv = Conv2d(1, 8, 3, padding=1, rng=0)
+    >>> conv.weight.shape, conv(Tensor(np.ones((2, 1, 8, 8), np.float32))).shape
+    ((8, 1, 3, 3), (2, 8, 8, 8))
+    """
+
+    k = 2
+
+
+__all__ = ["Conv1d", "Conv2d", "conv", "conv1d", "conv2d"]

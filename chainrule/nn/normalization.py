@@ -1,0 +1,197 @@
+"""Normalization layers (NOTES.md 6: normalization as regularization): BatchNorm1d/2d and
+LayerNorm: x̂ = (x − μ)/√(σ² + ε) by the primitive :class:`chainrule.ops.norm.Normalize` (a
+fused node, for speed: see there), then y = γ·x̂ + β as a composite."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import no_grad
+from ..errors import ConfigError, ShapeError
+from ..ops.norm import Normalize
+from ..tensor import ArrayLike, Tensor, as_dtype
+from .module import Buffer, Module, Parameter
+
+
+def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
+    """x̂ over ``axes`` with the biased variance."""
+    return F._cls(x)._apply(Normalize, x, axes=axes, eps=eps)
+
+
+class _BatchNorm(Module):
+    ranks: tuple[int, ...] = (2, 3)
+    layout = "(N, C) or (N, C, L)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        where = type(self).__name__
+        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
+                or num_features < 1:
+            raise ConfigError(f"{where}: num_features must be a positive integer; got "
+                              f"{num_features!r}")
+        if not eps > 0:
+            raise ConfigError(f"{where}: eps must be positive; got {eps!r}")
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"{where}: momentum must lie in [0, 1] (or be None for a "
+                              f"cumulative average); got {momentum!r}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dt = as_dtype(dtype)
+        self.weight = Parameter(np.ones(num_features, dt)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dt)) if affine else None
+        if track_running_stats:
+            self.running_mean = Buffer(np.zeros(num_features, dt))
+            self.running_var = Buffer(np.ones(num_features, dt))
+            self.num_batches_tracked = Buffer(np.zeros((), np.int64))
+
+    def forward(self, x: Any) -> Any:
+        if not isinstance(x, ArrayLike):
+            x = Tensor(x)
+        where = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in self.ranks:
+            raise ShapeError(f"{where}: expected a {' or '.join(f'{r}-D' for r in self.ranks)} "
+                             f"input {self.layout}; got shape {tuple(x.shape)}")
+        if x.shape[1] != self.num_features:
+            raise ShapeError(f"{where}: expected {self.num_features} channels (axis 1); got "
+                             f"{x.shape[1]} in input of shape {tuple(x.shape)}")
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        if self.training or not self.track_running_stats:
+            n = x.size // x.shape[1]
+            if n < 2 and self.training:
+                raise ShapeError(f"{where}: training needs more than one value per channel to "
+                                 f"estimate the batch statistics; got input of shape "
+                                 f"{tuple(x.shape)}")
+            y = _normalize(x, axes, self.eps)
+            if self.training and self.track_running_stats:
+                v = x.data if isinstance(x, Tensor) else x.primal
+                self._update(v.mean(axis=axes), v.var(axis=axes), n)
+        else:  # eval: x̂ = (x − running μ)/√(running σ² + ε), folded into one scale and shift
+            scale = (self.running_var.data + self.eps) ** -0.5
+            y = x * scale.reshape(shape) - (self.running_mean.data * scale).reshape(shape)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+    def _update(self, mean: Any, var: Any, n: int) -> None:
+        """running = (1 − m)·running + m·batch, with the unbiased variance (as PyTorch); a
+        cumulative average when momentum is None."""
+        with no_grad():
+            self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            m = self.momentum if self.momentum is not None \
+                else 1.0 / float(self.num_batches_tracked.data)
+            rm, rv = self.running_mean.data, self.running_var.data
+            rm *= 1.0 - m
+            rm += m * mean
+            rv *= 1.0 - m
+            rv += m * var * (n / (n - 1))
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs per channel C, as PyTorch.
+
+    Training normalizes with the batch mean and biased variance and updates the running
+    statistics (momentum m: running = (1 − m)·running + m·batch, the variance unbiased);
+    evaluation (``.eval()``) normalizes with the running statistics. γ (``weight``) starts at 1,
+    β (``bias``) at 0; ``running_mean``, ``running_var`` and ``num_batches_tracked`` are Buffers.
+
+    Args:
+        num_features: C.
+        eps: ε added to the variance.
+        momentum: m (None: a cumulative average over all batches).
+        affine: learn γ and β.
+        track_running_stats: keep running statistics (else batch statistics always).
+        dtype: float32 (default) or float64.
+
+    Raises:
+        ConfigError: invalid num_features, eps or momentum.
+        ShapeError: (when called) an input of the wrong rank or channel count, or one value
+            per channel in training.
+
+    >>> bn = BatchNorm1d(2)
+    >>> y = bn(Tensor([[1.0, 10.0], [3.0, 30.0]]))
+    >>> y.numpy().round(3).tolist(), bn.running_mean.numpy().astype(float).round(3).tolist()
+    ([[-1.0, -1.0], [1.0, 1.0]], [0.2, 2.0])
+    """
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs per channel, statistics over (N, H, W);
+    see :class:`BatchNorm1d`.
+
+    >>> bn = BatchNorm2d(3).eval()
+    >>> bn(Tensor(np.ones((2, 3, 4, 4), np.float32))).shape
+    (2, 3, 4, 4)
+    """
+
+    ranks = (4,)
+    layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalization over the last dimensions ``normalized_shape``, as PyTorch: each
+    example is normalized by its own mean and biased variance, then scaled by γ (``weight``,
+    starts at 1) and shifted by β (``bias``, starts at 0), element-wise over normalized_shape.
+
+    Args:
+        normalized_shape: the trailing shape to normalize over (an int for the last axis).
+        eps: ε added to the variance.
+        elementwise_affine: learn γ and β.
+        bias: learn β (with elementwise_affine).
+        dtype: float32 (default) or float64.
+
+    Raises:
+        ConfigError: a non-positive size or eps.
+        ShapeError: (when called) an input whose trailing shape is not normalized_shape.
+
+    >>> LayerNorm(2)(Tensor([[1.0, 3.0], [0.0, 10.0]])).numpy().round(3).tolist()
+    [[-1.0, 1.0], [-1.0, 1.0]]
+    """
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
+            else tuple(normalized_shape)
+        if not shape or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1
+                            for n in shape):
+            raise ConfigError(f"LayerNorm: normalized_shape must be positive integers; got "
+                              f"{normalized_shape!r}")
+        if not eps > 0:
+            raise ConfigError(f"LayerNorm: eps must be positive; got {eps!r}")
+        self.normalized_shape, self.eps = tuple(int(n) for n in shape), float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        dt = as_dtype(dtype)
+        self.weight = Parameter(np.ones(shape, dt)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(shape, dt)) if elementwise_affine and bias else None
+
+    def forward(self, x: Any) -> Any:
+        if not isinstance(x, ArrayLike):
+            x = Tensor(x)
+        k = len(self.normalized_shape)
+        if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
+            raise ShapeError(f"LayerNorm({self.normalized_shape}): expected an input ending in "
+                             f"shape {self.normalized_shape}; got shape {tuple(x.shape)}")
+        y = _normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
+        if self.weight is not None:
+            y = y * self.weight
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]

@@ -1,0 +1,100 @@
+"""The LSTM recurrence over a whole sequence, fused into one primitive.
+
+Speed reason (measured, batch 32, 20 steps, 32 → 64): the same recurrence written as
+composites records about 15 ops per step and ran 3.5× slower than PyTorch for forward +
+backward; one node with the time loop inside runs the steps as a few NumPy calls each and
+sums the recurrent weight gradient of all steps in one matrix product.
+"""
+
+from __future__ import annotations
+
+from .base import Op
+
+
+class Lstm(Op):
+    """PyTorch's LSTM over time, gate order (i, f, g, o)::
+
+        a_t = xw_t + h_{t−1}·W_hhᵀ       i, f, o = σ(a_i), σ(a_f), σ(a_o)    g = tanh(a_g)
+        c_t = f ⊙ c_{t−1} + i ⊙ g         h_t = o ⊙ tanh(c_t)
+
+    ``xw`` (T, N, 4H) holds every step's input projection with both biases; ``w_hh`` is
+    (4H, H); ``h0``, ``c0`` are (N, H). The single output is the state trajectory
+    (T, N, 2H) = [h_t, c_t] per step: the layer's outputs and its final (h_n, c_n) are slices.
+    Reverse mode is backpropagation through time; forward mode carries (ḣ_t, ċ_t) along.
+    """
+
+    def forward(self, xw, w_hh, h0, c0):
+        xp = self.xp
+        T, N, H = xw.shape[0], xw.shape[1], w_hh.shape[1]
+        acts = xp.empty_like(xw)  # i, f, g, o after their nonlinearities
+        out = xp.empty((T, N, 2 * H), dtype=xw.dtype)
+        h, c = h0, c0
+        for t in range(T):
+            a = xw[t] + xp.dot(h, w_hh.T)
+            s = acts[t]
+            s[...] = 0.5 * xp.tanh(0.5 * a) + 0.5  # σ(a), stable for any a
+            s[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
+            c = s[:, H:2 * H] * c + s[:, :H] * s[:, 2 * H:3 * H]
+            out[t, :, H:] = c
+            h = out[t, :, :H]
+            h[...] = s[:, 3 * H:] * xp.tanh(c)
+        self.save(acts, out, w_hh, h0, c0)
+        return out
+
+    def _prev(self, t):
+        _, out, _, h0, c0 = self.saved
+        H = h0.shape[1]
+        return (h0, c0) if t == 0 else (out[t - 1, :, :H], out[t - 1, :, H:])
+
+    def vjp(self, g):
+        acts, out, w_hh, h0, c0 = self.saved
+        xp = self.xp
+        T, N, H = acts.shape[0], acts.shape[1], w_hh.shape[1]
+        i, f, gg, o = (acts[..., k * H:(k + 1) * H] for k in range(4))
+        c_prev = xp.concatenate([c0[None], out[:-1, :, H:]])
+        tc = xp.tanh(out[..., H:])
+        # Everything but the recurrence itself, for all steps at once, so the loop below is a
+        # handful of NumPy calls per step (the backward alone measured 20% faster this way).
+        dc_from_h = o * (1 - tc * tc)
+        da_from_c = xp.concatenate([gg * i * (1 - i), c_prev * f * (1 - f), i * (1 - gg * gg)],
+                                   axis=-1).reshape(T, N, 3, H)
+        da_from_h = tc * o * (1 - o)
+        da = xp.empty_like(acts)
+        dh = g[-1, :, :H].copy()
+        dc = g[-1, :, H:].copy()
+        for t in range(T - 1, -1, -1):
+            if t < T - 1:
+                dh += g[t, :, :H]
+                dc += g[t, :, H:]
+            dc += dh * dc_from_h[t]
+            d = da[t]
+            d[:, :3 * H] = (dc[:, None] * da_from_c[t]).reshape(N, 3 * H)
+            d[:, 3 * H:] = dh * da_from_h[t]
+            dh = xp.dot(d, w_hh)
+            dc *= f[t]
+        gw = None
+        if self.needs_grad[1]:  # Σ_t da_tᵀ h_{t−1}, every step in one product
+            h_prev = xp.concatenate([h0[None], out[:-1, :, :H]]).reshape(-1, H)
+            gw = xp.dot(da.reshape(-1, 4 * H).T, h_prev)
+        return da, gw, dh, dc
+
+    def jvp(self, txw, tw, th, tc):
+        acts, out, w_hh, h0, c0 = self.saved
+        xp = self.xp
+        T, N, H = acts.shape[0], acts.shape[1], w_hh.shape[1]
+        zero = xp.zeros((N, H), dtype=out.dtype)
+        th = zero if th is None else th
+        tc = zero if tc is None else tc
+        tout = xp.empty_like(out)
+        for t in range(T):
+            h_prev, c_prev = self._prev(t)
+            ta = xp.dot(th, w_hh.T) + (0 if txw is None else txw[t])
+            if tw is not None:
+                ta = ta + xp.dot(h_prev, tw.T)
+            i, f, gg, o = (acts[t, :, k * H:(k + 1) * H] for k in range(4))
+            ti, tf, tg, to = (ta[:, k * H:(k + 1) * H] for k in range(4))
+            tc = tf * f * (1 - f) * c_prev + f * tc + ti * i * (1 - i) * gg + i * tg * (1 - gg * gg)
+            tanh_c = xp.tanh(out[t, :, H:])
+            th = to * o * (1 - o) * tanh_c + o * (1 - tanh_c * tanh_c) * tc
+            tout[t, :, :H], tout[t, :, H:] = th, tc
+        return tout
