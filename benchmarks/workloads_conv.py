@@ -18,7 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -13,9 +13,16 @@ from .activation import (
     ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh, get_activation,
 )
 from .init import SymmetryWarning
+from .conv import Conv1d, Conv2d
+from .embedding import Embedding
 from .layers import Dropout, Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, get_loss
 from .module import Buffer, LoadResult, Module, ModuleList, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
+)
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "functional", "init",
@@ -25,4 +32,7 @@ __all__ = [
     "get_activation",
     "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "get_loss",
     "SymmetryWarning",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
+    "Embedding", "RNN", "LSTM", "GRU",
 ]

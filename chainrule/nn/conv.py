@@ -4,7 +4,8 @@ their functional forms, in PyTorch's NCHW layout, arguments and initialization."
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -360,3 +360,8 @@ __all__ = [
     "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
     "nll_loss", "dropout", "get_loss",
 ]
+
+
+# Layers' functional forms, defined beside their modules (imported last: they use the above).
+from .conv import conv, conv1d, conv2d  # noqa: E402, F401
+from .pooling import adaptive_avg_pool, avg_pool, max_pool  # noqa: E402, F401

@@ -4,7 +4,8 @@ fused node, for speed: see there), then y = γ·x̂ + β as a composite."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

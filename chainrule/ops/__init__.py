@@ -5,7 +5,10 @@ from .elementwise import (
     Abs, Add, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
 )
+from .conv import Conv, MaxPool
 from .linalg import Linear, MatMul
+from .norm import Normalize
+from .recurrent import Lstm
 from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_softmax
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 
@@ -14,6 +17,6 @@ __all__ = [
     "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
-    "logsumexp_and_softmax", "BroadcastTo", "Concatenate",
+    "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Lstm", "BroadcastTo", "Concatenate",
     "GetItem", "Pad", "Reshape", "Transpose",
 ]
