@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) -m chainrule demo
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "torch not installable: benchmarks run without it"
