@@ -20,6 +20,8 @@ from chainrule.nn.pooling import (
     adaptive_avg_pool, avg_pool, max_pool,
 )
 
+from .torch_compare import step_matches_torch
+
 rng = np.random.default_rng(7)
 
 
@@ -27,18 +29,7 @@ def torch_pair(torch, ours, theirs, shape):
     """Outputs and input/parameter gradients of ``ours`` and ``theirs`` on one random input."""
     theirs = theirs.double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    x = rng.standard_normal(shape)
-    xt = Tensor(x, requires_grad=True)
-    y = ours(xt)
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    tx = torch.tensor(x, requires_grad=True)
-    ty = theirs(tx)
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
-    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-10, atol=1e-10, err_msg=name)
+    step_matches_torch(torch, ours, theirs, rng.standard_normal(shape))
 
 
 CONV2D = [

@@ -11,6 +11,8 @@ from chainrule import Tensor
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
+from .torch_compare import step_matches_torch
+
 rng = np.random.default_rng(11)
 
 
@@ -19,19 +21,7 @@ def load_from_torch(ours, theirs):
 
 
 def compare_step(torch, ours, theirs, shape):
-    x = rng.standard_normal(shape) * 2 + 1
-    xt = Tensor(x, requires_grad=True)
-    y = ours(xt)
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    tx = torch.tensor(x, requires_grad=True)
-    ty = theirs(tx)
-    ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(xt.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-10)
-    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-9, atol=1e-10, err_msg=name)
-        p.grad, tp.grad = None, None
+    step_matches_torch(torch, ours, theirs, rng.standard_normal(shape) * 2 + 1, rtol=1e-9)
     for name, b in ours.named_buffers():
         np.testing.assert_allclose(b.numpy(), theirs.state_dict()[name].numpy(), rtol=1e-12,
                                    err_msg=name)
