@@ -9,6 +9,7 @@ sums the recurrent weight gradient of all steps in one matrix product.
 from __future__ import annotations
 
 from .base import Op
+from .elementwise import stable_sigmoid
 
 
 class Lstm(Op):
@@ -32,7 +33,7 @@ class Lstm(Op):
         for t in range(T):
             a = xw[t] + xp.dot(h, w_hh.T)
             s = acts[t]
-            s[...] = 0.5 * xp.tanh(0.5 * a) + 0.5  # σ(a), stable for any a
+            s[...] = stable_sigmoid(xp, a)
             s[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
             c = s[:, H:2 * H] * c + s[:, :H] * s[:, 2 * H:3 * H]
             out[t, :, H:] = c
