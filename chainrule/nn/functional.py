@@ -267,7 +267,9 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
     t = _class_indices("cross_entropy", logits, target)
     n_classes = logits.shape[-1]
     if t is not None and not label_smoothing:
-        return _reduce(_F._cls(logits)._apply(P.SoftmaxCrossEntropy, logits, target=t), reduction)
+        loss = _F._cls(logits)._apply(P.SoftmaxCrossEntropy, logits, target=t,
+                                      mean=reduction == "mean")
+        return loss if reduction == "mean" else _reduce(loss, reduction)
     logp = log_softmax(logits, axis=-1)
     if t is not None:
         loss = (1.0 - label_smoothing) * -_pick(logp, t) \

@@ -82,28 +82,39 @@ class LogSumExp(Op):
 
 
 class SoftmaxCrossEntropy(Op):
-    """−ln softmax(z)[t] = logsumexp(z) − z_t per row, classes on the last axis (NOTES.md 3).
+    """−ln softmax(z)[t] = logsumexp(z) − z_t per row, classes on the last axis (NOTES.md 3);
+    with ``mean=True`` their mean, the usual training objective.
 
     Fused because softmax and cross-entropy always travel together in classifiers: one node
-    instead of about eight, and the gradient is simply softmax(z) − onehot(t). ``target`` holds
-    integer class indices of shape z.shape[:-1] (not differentiated).
+    instead of about ten, and the gradient is simply (softmax(z) − onehot(t))·g (÷ rows for
+    the mean). ``target`` holds integer class indices of shape z.shape[:-1] (not
+    differentiated).
     """
 
-    def forward(self, z, *, target):
+    def forward(self, z, *, target, mean=False):
         xp = self.xp
         lse, p = logsumexp_and_softmax(xp, z, -1)
         # (row, class) pairs of the flattened rows pick z_t with one gather
         self.pick = (xp.arange(target.size), target.reshape(-1))
+        self.mean = mean
         self.save(p)
-        return lse[..., 0] - z.reshape(-1, z.shape[-1])[self.pick].reshape(target.shape)
+        loss = lse[..., 0] - z.reshape(-1, z.shape[-1])[self.pick].reshape(target.shape)
+        # NOTE: sum / n rather than .mean(): NumPy's mean wrapper costs microseconds per call
+        return loss.sum() / max(loss.size, 1) if mean else loss
 
     def vjp(self, g):
         (p,) = self.saved
-        d = p * g[..., None]
-        d.reshape(-1, d.shape[-1])[self.pick] -= g.reshape(-1)
+        if self.mean:  # one cotangent shared by every row
+            g = g / max(self.pick[0].size, 1)
+            d = p * g
+        else:
+            d = p * g[..., None]
+            g = g.reshape(-1)
+        d.reshape(-1, d.shape[-1])[self.pick] -= g
         return (d,)
 
     def jvp(self, tz):
         (p,) = self.saved
         picked = tz.reshape(-1, tz.shape[-1])[self.pick].reshape(p.shape[:-1])
-        return (tz * p).sum(axis=-1) - picked
+        rows = (tz * p).sum(axis=-1) - picked
+        return rows.sum() / max(rows.size, 1) if self.mean else rows

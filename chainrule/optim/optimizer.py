@@ -224,8 +224,10 @@ class Optimizer:
         if state is None:
             state = self._init_group(gi, group, tx)
         flat = self._flats[gi]
-        if flat is not None and flat.step(tx, float(group["lr"])):
-            return
+        if flat is not None:
+            if flat.step(tx, float(group["lr"])):
+                return
+            flat.dirty = True  # the per-parameter path below changes state behind the flat view
         params = group["params"]
         bufs = self._buffers[gi]
         datas, updates, active = [], [], []
@@ -348,6 +350,8 @@ class Optimizer:
         for gi, group in enumerate(self.param_groups):
             tx = self._chain(gi, group)
             self._init_group(gi, group, tx)
+            if self._flats[gi] is not None:
+                self._flats[gi].dirty = True  # entries below replace the flat state's views
         for index, entry in saved_state.items():
             gi, j = where[index]
             state, p = self._states[gi], self.param_groups[gi]["params"][j]
@@ -404,6 +408,7 @@ class _Flat:
             p.data = v
         self.update_views = self._views(self.U)
         self.flat_state = tx.init([self.P])
+        self.dirty = False  # True when per-parameter state may differ from the flat state
         self.state: State = {}
         self.state_views: dict[str, list[Any]] = {}
         for k, (v,) in self.flat_state.items():
@@ -430,6 +435,8 @@ class _Flat:
             if p.data is not view:  # rebound (load, .to(), user code): take its values back
                 view[...] = p.data
                 p.data = view
+        if not self.dirty:
+            return True
         for k, entries in self.state.items():
             views = self.state_views.get(k)
             if views is not None:
@@ -454,6 +461,7 @@ class _Flat:
                 if any(e != entries[0] for e in entries):
                     return False  # per-parameter counters differ
                 self.flat_state[k] = [entries[0]]
+        self.dirty = False
         return True
 
     def step(self, tx: Transform, lr: float) -> bool:
