@@ -54,8 +54,7 @@ def run(out: str | Path = "runs/demo", seed: int = 0, progress: bool | None = Tr
     ll = -len(Xte) * evaluate(net, _neg_mean_log_likelihood, (Xte, yte))["loss"]
     summary["zero_vs_one"] = {"test_accuracy": acc, "test_log_likelihood": ll,
                               "n_train": len(Xtr), "n_test": len(Xte), "sizes": net.sizes}
-    histories["0 vs 1"] = h
-    h.to_csv(out / "zero_vs_one_history.csv")
+    histories["zero_vs_one"] = h
     print(f"0 vs 1, one hidden layer of 8 sigmoid units: test accuracy {acc:.2%} "
           f"(log-likelihood {ll:.3f} on {len(Xte)} held-out images)")
 
@@ -72,8 +71,7 @@ def run(out: str | Path = "runs/demo", seed: int = 0, progress: bool | None = Tr
     acc = evaluate(mlp, mlp.loss_fn, (Xte, yte))["accuracy"]
     summary["ten_digits"] = {"test_accuracy": acc, "n_train": len(Xtr), "n_test": len(Xte),
                              "sizes": mlp.sizes}
-    histories["ten digits"] = h
-    h.to_csv(out / "ten_digits_history.csv")
+    histories["ten_digits"] = h
     print(f"ten digits, MLP 64-128-64-10 (ReLU, dropout 0.3, softmax): test accuracy {acc:.2%}")
 
     # 3. The perceptron trick on the admissions data.
@@ -92,8 +90,8 @@ def run(out: str | Path = "runs/demo", seed: int = 0, progress: bool | None = Tr
           "(the notes: 2·test + grades − 18 = 0)")
 
     for name, hist in histories.items():
-        with atomic_write(out / f"{name.replace(' ', '_')}_history.json", "w") as f:
-            json.dump(hist.epochs, f, indent=1)
+        hist.to_csv(out / f"{name}_history.csv")
+        hist.to_json(out / f"{name}_history.json")
     if plots:
         summary["plots"] = _plots(out, histories, net, p, X, y)
     summary["seconds"] = round(time.perf_counter() - start, 2)
@@ -107,7 +105,8 @@ def _plots(out: Path, histories: dict, net: MLP, p: Perceptron, X: np.ndarray, y
     try:
         from .viz import plot_decision_boundary, plot_history, plot_weights
         files = [
-            plot_history(histories, out / "loss_curves.png", keys=("loss", "val_loss"),
+            plot_history({k.replace("_", " "): h for k, h in histories.items()},
+                         out / "loss_curves.png", keys=("loss", "val_loss"),
                          title="training and validation loss"),
             plot_decision_boundary(p.predict, X, y, out / "admissions_boundary.png",
                                    title="perceptron on admissions", line=(2.0, 1.0, -18.0),

@@ -70,7 +70,9 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.nd
     if line is not None:
         a, b, c = line
         xs = np.array([lo[0], hi[0]])
-        ax.plot(xs, -(a * xs + c) / b, "k--", label=f"{a:g}·{labels[0]} + {b:g}·{labels[1]} + {c:g} = 0")
+        ax.plot(xs, -(a * xs + c) / b, "k--",
+                label=f"{a:g}·{labels[0]} {'+' if b >= 0 else '−'} {abs(b):g}·{labels[1]} "
+                      f"{'+' if c >= 0 else '−'} {abs(c):g} = 0")
         ax.legend(loc="lower right")
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
