@@ -415,7 +415,7 @@ class Tensor(ArrayLike):
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype != np.float32 and self.data.dtype.kind == "f" or self.data.dtype.kind != "f":
+        if self.data.dtype != np.float32:
             extra += f", dtype={self.data.dtype}"
         if self._node is not None:
             extra += f", op={self._node.name}"
