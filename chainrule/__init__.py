@@ -4,7 +4,7 @@ Backpropagation is reverse-mode automatic differentiation over a computation gra
 checked against forward mode (dual numbers) and finite differences.
 """
 
-from . import data, functional, nn, ops, optim, random
+from . import data, functional, io, metrics, models, nn, onnx, ops, optim, random, train, viz
 from .autograd import (
     backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
 )
@@ -18,6 +18,7 @@ from .functional import (
     concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
 )
 from .gradcheck import GradcheckError, check_grad, numerical_grad
+from .io import load, save
 from .ops import OPS
 from .random import manual_seed
 from .tensor import Tensor, as_tensor, tensor
@@ -35,4 +36,5 @@ __all__ = [
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
     "DataError", "ConfigError", "StateError", "FileFormatError", "BackendUnavailable",
     "MissingDependency", "DatasetNotFound", "data", "nn", "optim",
+    "io", "metrics", "models", "onnx", "train", "viz", "save", "load",
 ]

@@ -101,3 +101,15 @@ def test_resumed_training_is_bit_identical(tmp_path):
     fit(net2, net2.loss_fn, opt2, (X, y), epochs=2, batch_size=16, progress=False)
     resumed = net2.state_dict()
     assert all(np.array_equal(straight[k], resumed[k]) for k in straight)
+
+
+def test_files_get_the_usual_permissions(tmp_path):
+    import os
+    path = tmp_path / "m.safetensors"
+    io.save(MLP([2, 2, 1], task="binary"), path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    path.chmod(0o640)
+    io.save(MLP([2, 2, 1], task="binary"), path)  # overwriting keeps the file's mode
+    assert path.stat().st_mode & 0o777 == 0o640
