@@ -86,3 +86,12 @@ def test_parameters_become_views_of_one_buffer_and_rebinding_is_picked_up():
     opt.step()
     assert np.shares_memory(ps[0].data, buf)
     np.testing.assert_allclose(ps[0].data, -0.1 * (0 * 2 + 1), rtol=1e-6)  # grad of 1·p² + tanh p at 0
+
+
+def test_a_parameter_changing_dtype_after_construction_is_a_clear_error():
+    ps, opt = _run(optim.Adam, {"lr": 0.05}, True, steps=1)
+    ps[0].data = ps[0].data.astype(np.float64)
+    opt.zero_grad()
+    _loss(ps).backward()
+    with pytest.raises(cr.ConfigError, match="parameter 0 changed from float32.*float64.*new optimizer"):
+        opt.step()

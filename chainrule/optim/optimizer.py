@@ -433,7 +433,13 @@ class _Flat:
                 return False
             view = self.param_views[j]
             if p.data is not view:  # rebound (load, .to(), user code): take its values back
-                view[...] = p.data
+                d = p.data
+                if type(d) is not type(view) or d.dtype != view.dtype or d.shape != view.shape:
+                    raise ConfigError(
+                        f"parameter {j} changed from {view.dtype} {view.shape} to {d.dtype} "
+                        f"{d.shape} ({type(d).__module__}) after the optimizer was built; build "
+                        "a new optimizer after Module.to() or other changes of dtype, shape or backend")
+                view[...] = d
                 p.data = view
         if not self.dirty:
             return True
