@@ -1,10 +1,11 @@
 """Reverse mode: backpropagation over the recorded graph (NOTES.md section 4).
 
-``backward`` sorts the graph once (iterative depth-first search, children in input order),
-then walks it from the output down, calling each op's ``vjp`` with the cotangent of its
-output: g_x = Σ_k g_{u_k} ∂u_k/∂x. Cotangents meeting at a node are summed; each is first
-summed to its input's shape (broadcasting) and cast to its dtype. Saved arrays are released
-as soon as an op is done, unless ``retain_graph=True``.
+``backward`` walks the graph once from the output down, in reverse creation order (a heap
+keyed by each op's sequence number, so no separate sort), calling each op's ``vjp`` with the
+cotangent of its output: g_x = Σ_k g_{u_k} ∂u_k/∂x. Cotangents meeting at a node are summed
+(in place only into buffers the engine alone holds; sparse slices from indexing are added
+where they belong); each is first summed to its input's shape (broadcasting) and cast to its
+dtype. Saved arrays are released as soon as an op is done, unless ``retain_graph=True``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from .errors import DTypeError, GraphError
+from .ops.shape import Scatter
 from .tensor import MODE, Tensor, _check_finite, to_array
 
 _FREED = ("freed",)
@@ -69,11 +71,13 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
     grads = {root._node: grad}
     heap = [(-root._node.seq, root._node)]
     lent: set[int] = set()  # ids of cotangents handed to leaves uncopied in this pass
+    owned: set[int] = set()  # ids of pending cotangents only the engine holds (in place ok)
     anomaly = MODE.detect_anomaly
     pop, push = heapq.heappop, heapq.heappush
     while heap:
         node = pop(heap)[1]
         g = grads.pop(node)
+        owned.discard(id(g))
         if node.saved is _FREED:
             raise GraphError(f"backward through op {node.name} whose graph was already freed; "
                              "pass retain_graph=True to the first backward() to walk it twice")
@@ -83,6 +87,18 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         for t, gi, need in zip(node.inputs, cotangents, node.needs_grad):
             if not need or gi is None:
                 continue
+            if type(gi) is Scatter:
+                child = t._node
+                if child is not None and child in grads:
+                    cur = grads[child]
+                    if id(cur) not in owned:  # not ours alone: add into a copy
+                        cur = grads[child] = gi.xp.array(cur)  # (an array even if 0-d)
+                        owned.add(id(cur))
+                    gi.add_into(cur)
+                    continue
+                gi = gi.dense(t.data.dtype)
+                if child is not None:
+                    owned.add(id(gi))
             if anomaly:
                 _check_finite(node, gi, "gradient")
             data = t.data
@@ -94,7 +110,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
             if child is None:
                 _accumulate(t, gi, lent)
             elif child in grads:
-                grads[child] = grads[child] + gi  # never in place: the array may be shared
+                cur = grads[child]
+                if id(cur) in owned:
+                    cur += gi
+                    if cur is not grads[child]:  # a 0-d scalar: += made a new object
+                        owned.discard(id(grads[child]))
+                        grads[child] = cur
+                else:  # never in place on an array a vjp may have shared
+                    grads[child] = cur + gi
+                    owned.add(id(grads[child]))
             else:
                 grads[child] = gi
                 push(heap, (-child.seq, child))
@@ -119,6 +143,7 @@ def _accumulate(leaf: Tensor, g: Any, lent: set[int]) -> None:
         leaf.grad = old + g
     else:
         old += g
+        leaf.grad = old  # the same array, or a new object for 0-d scalars
 
 
 @contextlib.contextmanager

@@ -316,3 +316,22 @@ def test_gradients_of_two_leaves_are_separate_arrays_across_passes():
     (x * 3.0).sum().backward()
     np.testing.assert_allclose(x.grad, [4.0, 4.0])
     np.testing.assert_allclose(y.grad, [1.0, 1.0])
+
+
+def test_zero_dimensional_gradients_accumulate():
+    x = Tensor(np.array(0.5), requires_grad=True)
+    h = x.tanh()
+    (h * h + h).backward()
+    (x * 2.0).backward()
+    t = np.tanh(0.5)
+    np.testing.assert_allclose(x.grad, (2 * t + 1) * (1 - t * t) + 2.0)
+
+
+def test_many_slices_of_one_tensor_add_into_one_gradient():
+    x = Tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    parts = [x[i] * float(i + 1) for i in range(4)] + [x[np.array([0, 0, 3])]]
+    sum(p.sum() for p in parts).backward()
+    want = np.array([[1.0] * 3, [2.0] * 3, [3.0] * 3, [4.0] * 3])
+    want[0] += 2.0
+    want[3] += 1.0
+    np.testing.assert_allclose(x.grad, want)

@@ -8,6 +8,8 @@ rule) and ``jvp`` (forward rule) sit side by side and work on raw arrays through
 - ``forward(*arrays, **params)`` computes the output and ``self.save(...)``s what the rules need.
 - ``vjp(g)`` returns one cotangent per array input (``None`` for none or not needed, see
   ``self.needs_grad``). It never unbroadcasts: the engine sums each result to its input's shape.
+  Indexing returns a sparse :class:`~chainrule.ops.shape.Scatter` instead, which the engine adds
+  into one buffer per input.
 - ``jvp(*tangents)`` takes one tangent per input (``None`` is a symbolic zero) and returns the
   output tangent (``None`` for zero). The engine broadcasts it to the output's shape.
 """

@@ -78,21 +78,41 @@ def _is_advanced(index: Any) -> bool:
     return any(not isinstance(i, (int, slice, type(None), type(Ellipsis))) for i in items)
 
 
+class Scatter:
+    """A sparse cotangent: ``values`` belong at ``index`` of a zero array of ``shape``.
+
+    GetItem returns one instead of a dense array so the engine can add many slices of one
+    input into a single buffer: T per-step slices of a sequence then cost O(T), not O(T²)
+    zero-filled copies of the whole sequence.
+    """
+
+    __slots__ = ("index", "values", "shape", "xp")
+
+    def __init__(self, index: Any, values: Any, shape: tuple, xp: Any) -> None:
+        self.index, self.values, self.shape, self.xp = index, values, shape, xp
+
+    def add_into(self, out: Any) -> Any:
+        """out[index] += values, adding repeated integer indices (not overwriting them)."""
+        if _is_advanced(self.index):
+            bk = NUMPY if self.xp is np else get_backend(out)
+            bk.scatter_add(out, self.index, self.values)
+        else:
+            out[self.index] += self.values
+        return out
+
+    def dense(self, dtype: Any) -> Any:
+        return self.add_into(self.xp.zeros(self.shape, dtype=dtype))
+
+
 class GetItem(Op):
     """x[index] with basic or integer-array indexing; gradients scatter-add at repeats."""
 
     def forward(self, x, *, index):
-        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.shape, self.index = x.shape, index
         return x[index]
 
     def vjp(self, g):
-        gx = self.xp.zeros(self.shape, dtype=g.dtype)
-        if _is_advanced(self.index):
-            bk = NUMPY if self.xp is np else get_backend(g)
-            bk.scatter_add(gx, self.index, g)  # repeated indices must add, not overwrite
-        else:
-            gx[self.index] = g
-        return (gx,)
+        return (Scatter(self.index, g, self.shape, self.xp),)
 
     def jvp(self, t):
         return t[self.index]
