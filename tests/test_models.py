@@ -145,3 +145,13 @@ def test_history_round_trips_to_csv_and_json(tmp_path):
     h.to_json(tmp_path / "h.json")
     assert (tmp_path / "h.csv").read_text().splitlines()[0] == "epoch,loss,val_loss"
     assert "0.25" in (tmp_path / "h.json").read_text()
+
+
+def test_fit_drives_lbfgs_through_a_closure():
+    from chainrule.data import moons
+    from chainrule.optim import LBFGS
+    X, y = moons(200, rng=0)
+    net = MLP([2, 16, 1], activation="tanh", task="binary", rng=0)
+    opt = LBFGS(net.parameters(), lr=1, line_search_fn="strong_wolfe")
+    h = fit(net, net.loss_fn, opt, (X, y), epochs=3, batch_size=200, progress=False)
+    assert h["loss"][-1] < 1e-3 and h["accuracy"][-1] == 1.0
