@@ -54,6 +54,16 @@ class Table:
     def column(self, name: str) -> tuple[str, ...]:
         return self.cells[self.columns.index(name)]
 
+    def check_target(self, target: str | None, missing: str) -> str:
+        """``target`` if it names a column; else a DataError listing the columns
+        (``missing`` says how to name one when ``target`` is None)."""
+        if target is None:
+            raise DataError(f"{missing} (columns: {', '.join(self.columns)})")
+        if target not in self.columns:
+            raise DataError(f"{self.source}: no column named {target!r}; the columns are "
+                            f"{', '.join(self.columns)}")
+        return target
+
     def numeric(self, names: Sequence[str], what: str = "feature") -> np.ndarray:
         """The named columns as a float64 (rows, columns) array.
 
@@ -253,12 +263,7 @@ def load_dataset(spec: str, target: str | None, seed: int) -> Dataset:
         raise DataError(f"{spec!r} is neither a CSV file nor a bundled data set; bundled sets: "
                         + ", ".join(DATASETS))
     table = read_csv(path)
-    if target is None:
-        raise DataError(f"{path}: name the target column with --target (columns: "
-                        f"{', '.join(table.columns)})")
-    if target not in table.columns:
-        raise DataError(f"{path}: no column named {target!r}; the columns are "
-                        f"{', '.join(table.columns)}")
+    target = table.check_target(target, f"{path}: name the target column with --target")
     features = [c for c in table.columns if c != target]
     if not features:
         raise DataError(f"{path}: only the target column {target!r}; no feature columns")
@@ -671,13 +676,8 @@ def _class_indices(values: Sequence[str], classes: list[Any], table: Table, name
 def cmd_evaluate(args: argparse.Namespace) -> int:
     saved = load_model(args.model)
     table = read_csv(args.csv)
-    target = args.target or saved.target
-    if target is None:
-        raise DataError(f"{saved.path} does not record its target column; name it with --target "
-                        f"(columns: {', '.join(table.columns)})")
-    if target not in table.columns:
-        raise DataError(f"{table.source}: no column named {target!r}; the columns are "
-                        f"{', '.join(table.columns)}")
+    target = table.check_target(args.target or saved.target, f"{saved.path} does not record "
+                                "its target column; name it with --target")
     X = _features_for(saved, table, target)
     if saved.task == "regression":
         y = table.numeric([target], what="target")[:, 0]

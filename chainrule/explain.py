@@ -100,24 +100,23 @@ class BackpropTrace:
         """The network's outputs y_t."""
         return self.layers[-1].y
 
+    def _by_name(self, weight: str, bias: str) -> dict[str, np.ndarray]:
+        """Per-layer arrays keyed by parameter name, weights transposed to (out, in)."""
+        out = {}
+        for layer in self.layers:
+            out[layer.weight_name] = getattr(layer, weight).T.copy()
+            if layer.bias_name is not None:
+                out[layer.bias_name] = getattr(layer, bias).copy()
+        return out
+
     def gradients(self) -> dict[str, np.ndarray]:
         """∂E/∂θ for every parameter, keyed and shaped like ``model.named_parameters()``
         (so a weight is (out, in), the transpose of the notes' w_ij)."""
-        out = {}
-        for layer in self.layers:
-            out[layer.weight_name] = layer.grad_w.T.copy()
-            if layer.bias_name is not None:
-                out[layer.bias_name] = layer.grad_w0.copy()
-        return out
+        return self._by_name("grad_w", "grad_w0")
 
     def updated(self) -> dict[str, np.ndarray]:
         """The parameters after the step, keyed like ``model.state_dict()``."""
-        out = {}
-        for layer in self.layers:
-            out[layer.weight_name] = layer.new_w.T.copy()
-            if layer.bias_name is not None:
-                out[layer.bias_name] = layer.new_w0.copy()
-        return out
+        return self._by_name("new_w", "new_w0")
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as JSON-able lists and numbers."""
