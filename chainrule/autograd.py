@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from .backend import get_backend
 from .errors import DTypeError, GraphError
 from .ops.shape import Scatter
 from .tensor import MODE, Tensor, _check_finite, to_array
@@ -53,10 +54,14 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         raise GraphError("backward() on a tensor that does not require grad: no input of the "
                          "ops that made it has requires_grad=True (or it was made under no_grad)")
     if grad is None:
-        if root.data.size != 1:
+        data = root.data
+        if data.size != 1:
             raise GraphError(f"backward() on a non-scalar tensor of shape {root.shape} needs an "
                              "output gradient of the same shape: backward(grad)")
-        grad = np.ones(root.data.shape, dtype=root.data.dtype)
+        if not data.ndim and isinstance(data, (np.ndarray, np.generic)):
+            grad = np.array(1, dtype=data.dtype)  # (np.ones costs a microsecond more)
+        else:
+            grad = get_backend(data).xp.ones(data.shape, dtype=data.dtype)
     else:
         grad = to_array(grad, root.dtype)
         if grad.shape != root.shape:
@@ -74,6 +79,8 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
     owned: set[int] = set()  # ids of pending cotangents only the engine holds (in place ok)
     anomaly = MODE.detect_anomaly
     pop, push = heapq.heappop, heapq.heappush
+    # NOTE: this loop runs once per node of every training step; the common case (a dense
+    # NumPy cotangent of the input's shape and dtype) takes the fewest checks.
     while heap:
         node = pop(heap)[1]
         g = grads.pop(node)
@@ -85,10 +92,11 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
         if not retain_graph:
             node.saved = _FREED
         for t, gi, need in zip(node.inputs, cotangents, node.needs_grad):
-            if not need or gi is None:
+            if gi is None or not need:
                 continue
+            data = t.data
+            child = t._node
             if type(gi) is Scatter:
-                child = t._node
                 if child is not None and child in grads:
                     cur = grads[child]
                     if id(cur) not in owned:  # not ours alone: add into a copy
@@ -96,17 +104,15 @@ def backward(root: Tensor, grad: Any = None, retain_graph: bool = False) -> None
                         owned.add(id(cur))
                     gi.add_into(cur)
                     continue
-                gi = gi.dense(t.data.dtype)
+                gi = gi.dense(data.dtype)
                 if child is not None:
                     owned.add(id(gi))
             if anomaly:
                 _check_finite(node, gi, "gradient")
-            data = t.data
             if gi.shape != data.shape:
                 gi = unbroadcast(gi, data.shape)
-            if gi.dtype != data.dtype:
+            if gi.dtype is not data.dtype and gi.dtype != data.dtype:
                 gi = gi.astype(data.dtype)
-            child = t._node
             if child is None:
                 _accumulate(t, gi, lent)
             elif child in grads:

@@ -96,9 +96,12 @@ def matmul(x: Any, y: Any) -> Any:
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Any:
     """x·Wᵀ + b with ``weight`` of shape (out, in), one fused node."""
+    # NOTE: a Tensor x skips the mode test (every layer, every step): Tensor._apply itself
+    # hands over to forward mode when another argument is a Dual
+    cls = Tensor if type(x) is Tensor else _cls(x, weight, bias)
     if bias is None:
-        return _cls(x, weight)._apply(P.Linear, x, weight)
-    return _cls(x, weight, bias)._apply(P.Linear, x, weight, bias)
+        return cls._apply(P.Linear, x, weight)
+    return cls._apply(P.Linear, x, weight, bias)
 
 
 # --- reductions ---------------------------------------------------------------------------

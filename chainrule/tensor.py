@@ -294,6 +294,11 @@ class Tensor(ArrayLike):
         t.data, t.grad, t._requires_grad, t._node, t.name = data, None, requires_grad, node, None
         return t
 
+    # NOTE: the same as ArrayLike's, without the mode test: read on every layer call
+    shape = property(lambda self: self.data.shape, doc="The data's shape.")
+    dtype = property(lambda self: self.data.dtype, doc="The data's dtype.")
+    ndim = property(lambda self: self.data.ndim, doc="The data's number of axes.")
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -406,8 +411,7 @@ class Tensor(ArrayLike):
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor; see :func:`chainrule.autograd.backward`."""
-        from .autograd import backward
-        backward(self, grad, retain_graph=retain_graph)
+        _backward(self, grad, retain_graph=retain_graph)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -436,3 +440,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 def as_tensor(x: Any) -> Tensor:
     """``x`` if it is a Tensor, else a new constant Tensor of it."""
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# NOTE: at the bottom because autograd imports Tensor from here; bound once so that
+# Tensor.backward, called every training step, does no import lookup.
+from .autograd import backward as _backward  # noqa: E402

@@ -197,10 +197,19 @@ def half_sum_squared_error(y: Any, target: Any) -> Any:
 
 # --- multiclass ---------------------------------------------------------------------------
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
     """``target`` as an integer index array of shape scores.shape[:-1], or None when it is a
     float target of the scores' own shape (probabilities)."""
     t = np.asarray(_value(target))
+    n_classes = scores.shape[-1] if scores.ndim else 0
+    if t.dtype.kind in "iu" and t.shape == scores.shape[:-1] and t.size:
+        # The usual case, checked with one reduction: seen as unsigned, a negative label is
+        # huge, so max < C says 0 <= t < C (the message below still names both ends).
+        if int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]), axis=None)) < n_classes:
+            return t.astype(np.intp, copy=False)
     if scores.ndim < 1:
         raise ShapeError(f"{where}: scores need a class axis (shape (N, C) or (C,)); got a scalar")
     n_classes = scores.shape[-1]

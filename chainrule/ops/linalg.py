@@ -65,9 +65,16 @@ class Linear(Op):
         x, w = self.saved
         xp = self.xp
         need = self.needs_grad
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = xp.dot(g2, w).reshape(x.shape) if need[0] else None
-        gw = xp.dot(g2.T, x.reshape(-1, x.shape[-1])) if need[1] else None
+        if g.ndim == 2:
+            g2, x2 = g, x
+        else:  # (..., out): the leading axes are all rows of one product
+            g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        gx = None
+        if need[0]:
+            gx = xp.dot(g2, w)
+            if g2 is not g:
+                gx = gx.reshape(x.shape)
+        gw = xp.dot(g2.T, x2) if need[1] else None
         if len(need) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if need[2] else None)
