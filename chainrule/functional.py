@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ops as P
-from .errors import AxisError
+from .errors import AxisError, ConfigError
 from .tensor import ArrayLike, Tensor, _value
 
 
@@ -94,14 +94,27 @@ def matmul(x: Any, y: Any) -> Any:
     return _cls(x, y)._apply(P.MatMul, x, y)
 
 
-def linear(x: Any, weight: Any, bias: Any = None) -> Any:
-    """x·Wᵀ + b with ``weight`` of shape (out, in), one fused node."""
+def linear(x: Any, weight: Any, bias: Any = None, activation: str | None = None) -> Any:
+    """x·Wᵀ + b with ``weight`` of shape (out, in), one fused node; with ``activation``
+    ("relu", "sigmoid" or "tanh") f(x·Wᵀ + b) in that same node.
+
+    Raises:
+        ConfigError: an activation that cannot be fused.
+
+    >>> W = Tensor([[1.0, -1.0]])
+    >>> linear(Tensor([[1.0, 3.0]]), W, Tensor([0.5]), activation="relu").tolist()
+    [[0.0]]
+    """
     # NOTE: a Tensor x skips the mode test (every layer, every step): Tensor._apply itself
     # hands over to forward mode when another argument is a Dual
     cls = Tensor if type(x) is Tensor else _cls(x, weight, bias)
-    if bias is None:
-        return cls._apply(P.Linear, x, weight)
-    return cls._apply(P.Linear, x, weight, bias)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    if activation is None:
+        return cls._apply(P.Linear, *args)
+    if activation not in P.ACTIVATIONS:
+        raise ConfigError(f"linear: activation {activation!r} cannot be fused; expected one of "
+                          f"{sorted(P.ACTIVATIONS)} or None")
+    return cls._apply(P.Linear, *args, activation=activation)
 
 
 # --- reductions ---------------------------------------------------------------------------

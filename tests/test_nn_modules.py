@@ -349,3 +349,67 @@ def test_sequential_subclass_keeps_its_own_state():
     m = Scaled()
     assert [n for n, _ in m.named_parameters()] == ["0.weight", "0.bias", "gain"]
     assert m(Tensor([[1.0, 1.0]])).shape == (1, 2)
+
+
+# --- Sequential runs Linear + activation as one fused node --------------------------------
+
+def _graph_ops(t):
+    """The op names of t's graph, output first."""
+    seen, todo, names = set(), [t._node], []
+    while todo:
+        op = todo.pop()
+        if op is None or id(op) in seen:
+            continue
+        seen.add(id(op))
+        names.append(op.name)
+        todo += [getattr(a, "_node", None) for a in op.inputs]
+    return names
+
+
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Sigmoid, nn.Tanh])
+def test_sequential_fuses_linear_and_activation_with_the_same_result(act):
+    net = nn.Sequential(nn.Linear(4, 5, rng=0), act(), nn.Linear(5, 3, rng=1), act(),
+                        nn.Linear(3, 2, rng=2))
+    x = Tensor(np.random.default_rng(0).standard_normal((6, 4)))
+    fused = net(x)
+    assert _graph_ops(fused) == ["Linear"] * 3  # two activations folded into their Linear
+    fused.sum().backward()
+    grads = [p.grad.copy() for p in net.parameters()]
+    net.zero_grad()
+    unfused = x
+    for m in net:  # one module at a time: separate activation nodes
+        unfused = m(unfused)
+    assert sorted(_graph_ops(unfused)).count("Linear") == 3 and len(_graph_ops(unfused)) == 5
+    unfused.sum().backward()
+    np.testing.assert_array_equal(fused.data, unfused.data)
+    for g, p in zip(grads, net.parameters()):
+        np.testing.assert_allclose(g, p.grad, rtol=1e-6, atol=1e-7)
+
+
+def test_sequential_fusion_follows_appends_and_skips_subclasses():
+    class Shifted(nn.ReLU):
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+    net = nn.Sequential(nn.Linear(2, 2, rng=0))
+    x = Tensor([[1.0, -2.0]])
+    assert _graph_ops(net(x)) == ["Linear"]
+    net.append(nn.ReLU())
+    assert _graph_ops(net(x)) == ["Linear"] and (net(x).data >= 0).all()
+    net.append(nn.Linear(2, 2, rng=1)).append(Shifted())
+    out = net(x)
+    assert _graph_ops(out)[:2] == ["Add", "Relu"]  # the subclass runs its own forward
+    assert (out.data >= 1.0).all()
+
+
+def test_sequential_fusion_in_forward_mode_matches_finite_differences():
+    net = nn.Sequential(nn.Linear(3, 4, rng=0, dtype="float64"), nn.Tanh(),
+                        nn.Linear(4, 1, rng=1, dtype="float64"), nn.Sigmoid())
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    cr.check_grad(lambda a: net(a).sum(), x)
+
+
+def test_functional_linear_rejects_an_activation_it_cannot_fuse():
+    from chainrule.functional import linear
+    with pytest.raises(ConfigError, match="activation 'gelu' cannot be fused"):
+        linear(Tensor([[1.0]]), Tensor([[1.0]]), activation="gelu")

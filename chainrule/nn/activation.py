@@ -17,6 +17,8 @@ class Sigmoid(Module):
     0.5
     """
 
+    fused_as = "sigmoid"  # Sequential runs a Linear followed by this layer as one node
+
     def forward(self, x: Any) -> Any:
         return F.sigmoid(x)
 
@@ -29,6 +31,8 @@ class Tanh(Module):
     0.0
     """
 
+    fused_as = "tanh"  # Sequential runs a Linear followed by this layer as one node
+
     def forward(self, x: Any) -> Any:
         return F.tanh(x)
 
@@ -40,6 +44,8 @@ class ReLU(Module):
     >>> ReLU()(Tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
+
+    fused_as = "relu"  # Sequential runs a Linear followed by this layer as one node
 
     def forward(self, x: Any) -> Any:
         return F.relu(x)

@@ -65,12 +65,16 @@ class Linear(Module):
                 bound = 1.0 / np.sqrt(self.in_features)
                 I.uniform_(self.bias, -bound, bound, rng=g)
 
-    def forward(self, x: Any) -> Any:
+    fuses_activation = True  # Sequential may pass the next layer's activation (see forward)
+
+    def forward(self, x: Any, activation: str | None = None) -> Any:
+        """x·Wᵀ + b; ``activation`` ("relu", "sigmoid", "tanh") applies f in the same node,
+        as :class:`Sequential` does for a Linear followed by that activation layer."""
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self._name()} expected input with last dimension "
                              f"{self.in_features}, got shape {tuple(shape)}")
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias, activation)
 
     def _name(self) -> str:
         return f"Linear({self.in_features} -> {self.out_features})"

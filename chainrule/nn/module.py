@@ -449,6 +449,8 @@ class Sequential(ModuleList):
     )
     """
 
+    _plan: tuple[tuple[int, str | None], ...] | None = None
+
     def __init__(self, *modules: Module) -> None:
         super().__init__(modules)
 
@@ -456,7 +458,29 @@ class Sequential(ModuleList):
     def _from_list(cls, modules: list[Module]) -> Sequential:
         return Sequential(*modules)
 
+    def append(self, module: Module) -> Sequential:
+        super().append(module)
+        self._plan = None
+        return self
+
     def forward(self, x: Any) -> Any:
-        for m in self._list:
-            x = m(x)
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = self._fusion_plan()
+        mods = self._list
+        for i, activation in plan:
+            x = mods[i](x) if activation is None else mods[i](x, activation)
         return x
+
+    def _fusion_plan(self) -> tuple[tuple[int, str | None], ...]:
+        """(index, activation) per step: a Linear directly followed by ReLU, Sigmoid or Tanh
+        runs as one fused node (``F.linear(..., activation=...)``), the same math with one
+        node fewer. Only those exact classes fuse (a subclass may change forward)."""
+        mods, plan, i = self._list, [], 0
+        while i < len(mods):
+            nxt = mods[i + 1] if i + 1 < len(mods) else None
+            fused = type(nxt).__dict__.get("fused_as") \
+                if type(mods[i]).__dict__.get("fuses_activation") else None
+            plan.append((i, fused))
+            i += 2 if fused else 1
+        return tuple(plan)

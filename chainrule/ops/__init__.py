@@ -2,7 +2,7 @@
 
 from .base import OPS, Op, add_tangents
 from .elementwise import (
-    Abs, Add, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
+    ACTIVATIONS, Abs, Add, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
 )
 from .conv import Conv, MaxPool
@@ -13,7 +13,7 @@ from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_soft
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 
 __all__ = [
-    "OPS", "Op", "add_tangents", "stable_sigmoid",
+    "ACTIVATIONS", "OPS", "Op", "add_tangents", "stable_sigmoid",
     "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",

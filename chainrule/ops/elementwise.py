@@ -258,57 +258,72 @@ class Clip(Op):
         return t * self.saved[0]
 
 
-class Sigmoid(Op):
+class _FromOutput(Op, register=False):
+    """An activation y = f(x) whose derivative is a function of its output y.
+
+    Subclasses give ``f(xp, x)`` and ``derivative(xp, y)``; nothing else is saved. The fused
+    :class:`~chainrule.ops.linalg.Linear` uses the same two functions (``ACTIVATIONS``), so
+    each activation's math lives here once.
+    """
+
+    @staticmethod
+    def f(xp: Any, x: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(xp: Any, y: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x):
+        out = self.f(self.xp, x)
+        self.save(out)
+        return out
+
+    def vjp(self, g):
+        return (g * self.derivative(self.xp, self.saved[0]),)
+
+    def jvp(self, t):
+        return t * self.derivative(self.xp, self.saved[0])
+
+
+class Sigmoid(_FromOutput):
     """σ(x) = 1/(1+e^−x) (NOTES.md 1);  σ'(x) = σ(x)(1 − σ(x)) (NOTES.md 2)."""
 
-    def forward(self, x):
-        out = stable_sigmoid(self.xp, x)
-        self.save(out)
-        return out
+    @staticmethod
+    def f(xp, x):
+        return stable_sigmoid(xp, x)
 
-    def _d(self):
-        y = self.saved[0]
+    @staticmethod
+    def derivative(xp, y):
         return y * (1 - y)
 
-    def vjp(self, g):
-        return (g * self._d(),)
 
-    def jvp(self, t):
-        return t * self._d()
-
-
-class Tanh(Op):
+class Tanh(_FromOutput):
     """tanh x = (e^x − e^−x)/(e^x + e^−x);  derivative 1 − tanh²x."""
 
-    def forward(self, x):
-        out = self.xp.tanh(x)
-        self.save(out)
-        return out
+    @staticmethod
+    def f(xp, x):
+        return xp.tanh(x)
 
-    def _d(self):
-        y = self.saved[0]
+    @staticmethod
+    def derivative(xp, y):
         return 1 - y * y
 
-    def vjp(self, g):
-        return (g * self._d(),)
 
-    def jvp(self, t):
-        return t * self._d()
-
-
-class Relu(Op):
+class Relu(_FromOutput):
     """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0."""
 
-    def forward(self, x):
-        out = self.xp.maximum(x, 0)
-        self.save(out)
-        return out
+    @staticmethod
+    def f(xp, x):
+        return xp.maximum(x, 0)
 
-    def vjp(self, g):
-        return (g * (self.saved[0] > 0),)
+    @staticmethod
+    def derivative(xp, y):
+        return y > 0
 
-    def jvp(self, t):
-        return t * (self.saved[0] > 0)
+
+ACTIVATIONS: dict[str, type[_FromOutput]] = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": Relu}
+"""The activations a :class:`~chainrule.ops.linalg.Linear` node can apply itself, by name."""
 
 
 class LeakyRelu(Op):

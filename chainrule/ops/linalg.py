@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Op, add_tangents
+from .elementwise import ACTIVATIONS
 
 
 class MatMul(Op):
@@ -49,22 +50,32 @@ class MatMul(Op):
 
 
 class Linear(Op):
-    """x·Wᵀ + b, the dense layer a = W·a_prev + b (NOTES.md 1) fused into one node.
+    """x·Wᵀ + b, the dense layer a = W·a_prev + b (NOTES.md 1) fused into one node; with
+    ``activation`` ("relu", "sigmoid" or "tanh") also y = f(x·Wᵀ + b), whose derivative is
+    taken from y (the functions live with the activation ops, ``ACTIVATIONS``).
 
-    ``weight`` is (out, in) as in PyTorch; ``x`` is (..., in). The bias is optional.
+    ``weight`` is (out, in) as in PyTorch; ``x`` is (..., in). The bias is optional. A dense
+    layer and its activation travel together in every MLP: one node instead of two.
     """
 
-    def forward(self, x, weight, bias=None):
-        self.save(x, weight)
+    def forward(self, x, weight, bias=None, *, activation=None):
         out = self.xp.matmul(x, weight.T) if x.ndim != 2 else self.xp.dot(x, weight.T)
         if bias is not None:
             out += bias
+        self.act = None if activation is None else ACTIVATIONS[activation]
+        if self.act is None:
+            self.save(x, weight)
+            return out
+        out = self.act.f(self.xp, out)
+        self.save(x, weight, out)
         return out
 
     def vjp(self, g):
-        x, w = self.saved
+        x, w = self.saved[:2]
         xp = self.xp
         need = self.needs_grad
+        if self.act is not None:  # back through the activation first: g·f'(z) from y
+            g = g * self.act.derivative(xp, self.saved[2])
         if g.ndim == 2:
             g2, x2 = g, x
         else:  # (..., out): the leading axes are all rows of one product
@@ -80,7 +91,10 @@ class Linear(Op):
         return gx, gw, (g2.sum(axis=0) if need[2] else None)
 
     def jvp(self, tx, tw, tb=None):
-        x, w = self.saved
+        x, w = self.saved[:2]
         mm = self.xp.matmul
         out = add_tangents(None if tx is None else mm(tx, w.T), None if tw is None else mm(x, tw.T))
-        return add_tangents(out, tb)
+        out = add_tangents(out, tb)
+        if out is None or self.act is None:
+            return out
+        return out * self.act.derivative(self.xp, self.saved[2])

@@ -25,6 +25,8 @@ def away(*shape: int) -> np.ndarray:
     return x * rng.choice([-1.0, 1.0], shape)
 
 
+SIGNS = np.array([1.0, -1.0, 1.0])
+
 BROADCAST = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (1, 4, 1)), ((3, 1), ())]
 
 
@@ -105,5 +107,11 @@ SAMPLES = {
                Case(apply(P.MatMul), [r(4), r(2, 4, 3)], id="vec-batched")],
     "Linear": [Case(apply(P.Linear), [r(5, 4), r(3, 4), r(3)], id="bias"),
                Case(apply(P.Linear), [r(5, 4), r(3, 4)], id="no-bias"),
-               Case(apply(P.Linear), [r(2, 5, 4), r(3, 4), r(3)], id="batched")],
+               Case(apply(P.Linear), [r(2, 5, 4), r(3, 4), r(3)], id="batched"),
+               *[Case(apply(P.Linear, activation=a), [r(5, 4), r(3, 4), r(3)], id=a)
+                 for a in ("sigmoid", "tanh")],
+               # relu's kink: x > 0 and each output's weights and bias share one sign, so
+               # every z is at least 0.1 from 0 and both sides of the kink are covered
+               Case(apply(P.Linear, activation="relu"),
+                    [pos(5, 4), pos(3, 4) * SIGNS[:, None], pos(3) * SIGNS], id="relu")],
 }
