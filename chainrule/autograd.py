@@ -140,7 +140,8 @@ def _accumulate(leaf: Tensor, g: Any, lent: set[int]) -> None:
     """
     old = leaf.grad
     if old is None:
-        if g.base is not None or not g.flags.writeable or id(g) in lent:
+        # (CuPy's flags have no ``writeable``: its arrays are always writeable)
+        if g.base is not None or not getattr(g.flags, "writeable", True) or id(g) in lent:
             g = g.copy()  # a view, read-only, or already another leaf's: own a copy
         else:
             lent.add(id(g))
@@ -233,8 +234,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
                              + (f" of shape {out.shape}" if isinstance(out, Tensor) else ""))
         if out.requires_grad:
             out.backward()
-        gs = tuple(args[i].grad if args[i].grad is not None else np.zeros_like(args[i].data)
-                   for i in nums)
+        gs = tuple(args[i].grad if args[i].grad is not None
+                   else get_backend(args[i].data).xp.zeros_like(args[i].data) for i in nums)
         return out.detach(), gs[0] if single else gs
 
     return wrapped
@@ -266,6 +267,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Tensor, Callable[[Any], t
             x.grad = None
         if out.requires_grad:  # the graph is retained so the pullback can be called again
             out.backward(g, retain_graph=True)
-        return tuple(x.grad if x.grad is not None else np.zeros_like(x.data) for x in xs)
+        return tuple(x.grad if x.grad is not None else get_backend(x.data).xp.zeros_like(x.data)
+                     for x in xs)
 
     return out.detach(), pullback

@@ -100,6 +100,22 @@ def array_module(*arrays: Any) -> Any:
     return np
 
 
+def require_host(where: str, arrays: Any, why: str) -> None:
+    """Raise :class:`BackendUnavailable` if one of ``arrays`` is a CuPy array: for the parts of
+    chainrule that run on NumPy by design.
+
+    Raises:
+        BackendUnavailable: naming ``where``, the argument and ``why``.
+
+    >>> require_host("check_grad", [np.zeros(2)], "it runs in float64 on the host")
+    """
+    for i, a in enumerate(arrays):
+        if type(a) is not np.ndarray and type(a).__module__.startswith("cupy"):
+            raise BackendUnavailable(
+                f"{where}: argument {i} is a CuPy array of shape {tuple(a.shape)}; {where} runs on "
+                f"NumPy only ({why}); pass a host array (cupy.asnumpy(a) or Tensor.numpy())")
+
+
 def quiet_overflow() -> Any:
     """A context in which NumPy does not warn when a result overflows to ±inf (for ops whose
     infinite intermediates give exact limits, like e^−x inside σ(x)). CuPy never warns."""

@@ -53,7 +53,8 @@ class FileFormatError(ChainruleError, ValueError):
 
 
 class BackendUnavailable(ChainruleError, ImportError):
-    """An array backend (CuPy) that is not installed."""
+    """An array backend (CuPy) that is not installed, or a device array given to a part of
+    chainrule that runs on NumPy only (data sets, gradient checks)."""
 
 
 class MissingDependency(ChainruleError, ImportError):

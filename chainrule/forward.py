@@ -78,7 +78,9 @@ class Dual(ArrayLike):
         return Dual(arr)
 
     def tangent_or_zeros(self) -> Any:
-        return np.zeros_like(self.primal) if self.tangent is None else self.tangent
+        if self.tangent is None:
+            return get_backend(self.primal).xp.zeros_like(self.primal)
+        return self.tangent
 
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal!r}, tangent={self.tangent!r})"

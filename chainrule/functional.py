@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ops as P
+from .backend import array_module
 from .errors import AxisError, ConfigError
 from .tensor import ArrayLike, Tensor, _value
 
@@ -85,8 +86,8 @@ def minimum(x: Any, y: Any) -> Any:
 
 def where(cond: Any, x: Any, y: Any) -> Any:
     """x where ``cond`` holds, else y (``cond`` is not differentiated)."""
-    c = _value(cond)
-    c = c.astype(bool) if hasattr(c, "astype") else np.asarray(c, dtype=bool)
+    c = _value(cond)  # a condition given on the host goes where x and y live
+    c = array_module(c, _value(x), _value(y)).asarray(c).astype(bool, copy=False)
     return _cls(x, y)._apply(P.Where, x, y, cond=c)
 
 
@@ -237,15 +238,15 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
 def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float32) -> Tensor:
     """Class numbers 0..C−1 as indicator rows (NOTES.md 3)."""
     from .errors import DataError
-    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    y = labels.data if isinstance(labels, Tensor) else labels
+    xp = array_module(y)  # made where the labels live
+    y = xp.asarray(y)
     if y.dtype.kind not in "iub":
-        if y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0):
+        if y.dtype.kind == "f" and bool((y % 1 == 0).all()):
             y = y.astype(np.int64)
         else:
             raise DataError(f"one_hot: labels must be integers; got dtype {y.dtype}")
     n = int(y.max()) + 1 if num_classes is None and y.size else (num_classes or 0)
     if y.size and (y.min() < 0 or y.max() >= n):
         raise DataError(f"one_hot: labels must lie in [0, {n}); got min {y.min()}, max {y.max()}")
-    out = np.zeros(y.shape + (n,), dtype=dtype)
-    np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
-    return Tensor(out)
+    return Tensor((y[..., None] == xp.arange(n)).astype(dtype))

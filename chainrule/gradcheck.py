@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .backend import require_host
 from .errors import ChainruleError
 from .forward import Dual
 from .tensor import Tensor
@@ -19,6 +20,9 @@ from .tensor import Tensor
 
 class GradcheckError(ChainruleError, AssertionError):
     """Reverse or forward mode disagrees with finite differences."""
+
+
+_WHY = "finite differences in float64 on the host"
 
 
 def _scalar(out: Any) -> float:
@@ -47,6 +51,7 @@ def numerical_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6,
     >>> numerical_grad(lambda x: x ** 2, np.array([3.0]))[0].round(6)
     array([6.])
     """
+    require_host("numerical_grad", [x.data if isinstance(x, Tensor) else x for x in inputs], _WHY)
     xs = [np.array(_value(x), dtype=np.float64) for x in inputs]
     u = None if cotangent is None else np.asarray(cotangent, dtype=np.float64)
 
@@ -122,6 +127,7 @@ def check_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     '<lambda>'
     """
     name = name or getattr(f, "__name__", "f")
+    require_host("check_grad", [x.data if isinstance(x, Tensor) else x for x in inputs], _WHY)
     xs = [np.array(_value(x), dtype=np.float64) for x in inputs]
     out = _value(f(*[Tensor(x) for x in xs]))
     u = np.random.default_rng(seed).standard_normal(np.shape(out))

@@ -6,11 +6,17 @@ from typing import Any
 
 import numpy as np
 
+from .backend import get_backend
 from .errors import ShapeError
 
 
 def _np(a: Any) -> np.ndarray:
-    return np.asarray(a.data if hasattr(a, "data") and not isinstance(a, np.ndarray) else a)
+    """``a`` (an array, a Tensor, a CuPy array or a sequence) as a NumPy array on the host."""
+    if isinstance(a, np.ndarray):
+        return np.asarray(a)
+    if hasattr(a, "data") and not hasattr(a, "__cuda_array_interface__"):
+        a = a.data  # a Tensor (a CuPy array's .data is its device pointer, not its values)
+    return get_backend(a).asnumpy(a) if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
 
 
 def predicted_classes(output: Any, threshold: float = 0.0) -> np.ndarray:

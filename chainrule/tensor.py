@@ -114,7 +114,7 @@ class ArrayLike:
     def __rmatmul__(self, o): return self._apply(P.MatMul, o, self)
     def __neg__(self): return self._apply(P.Neg, self)
     def __pos__(self): return self
-    def __getitem__(self, index): return self._apply(P.GetItem, self, index=_index(index))
+    def __getitem__(self, index): return self._apply(P.GetItem, self, index=_index(index, self))
 
     # element-wise functions
     def exp(self): return self._apply(P.Exp, self)
@@ -234,11 +234,11 @@ def _axis(axis: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-def _index(index: Any) -> Any:
+def _index(index: Any, x: ArrayLike) -> Any:
     if isinstance(index, tuple):
         return tuple(_value(i) for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
+    if isinstance(index, list):  # an integer-array index, made where x lives
+        return array_module(x._value()).asarray(index)
     return _value(index)
 
 
@@ -345,7 +345,9 @@ class Tensor(ArrayLike):
                     return type(a)._apply(op_cls, *args, **params)
             _convert(op, args, arrays)
         first = arrays[0]
-        op.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) else get_backend(*arrays).xp
+        # (a NumPy scalar first, as in 2.0 ** x, is NumPy's only if the last operand is too)
+        op.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) and isinstance(
+            arrays[-1], (np.ndarray, np.generic)) else get_backend(*arrays).xp
         op.needs_grad = needs = tuple(needs)
         try:
             out = op.forward(*arrays, **params)

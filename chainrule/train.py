@@ -17,6 +17,7 @@ import numpy as np
 
 from . import metrics as M
 from .autograd import no_grad
+from .backend import NUMPY, get_backend
 from .errors import ConfigError, DataError
 from .tensor import Tensor
 
@@ -174,6 +175,17 @@ def _loader(data: Batches, batch_size: int, shuffle: bool, rng: Any) -> Any:
     return data
 
 
+def _to_model(model: Any) -> Callable[[Tensor], Tensor] | None:
+    """A function that moves a batch Tensor to the model's device (None for a NumPy model,
+    whose batches need nothing), so data sets may stay on the host while the model trains on
+    a GPU: one copy per batch."""
+    p = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    bk = get_backend(p.data) if p is not None else NUMPY
+    if bk is NUMPY:
+        return None
+    return lambda t: Tensor._make(bk.xp.asarray(t.data)) if type(t.data) is np.ndarray else t
+
+
 def _threshold(loss_fn: Any) -> float:
     # Binary outputs are logits (threshold 0) except after a sigmoid, for BCELoss (0.5).
     return 0.5 if type(loss_fn).__name__ == "BCELoss" else 0.0
@@ -192,6 +204,8 @@ class _Meter:
         self.loss += loss * k
         self.n += k
         if self.want_acc:
+            if type(y) is not np.ndarray:  # on a device: beside the predicted classes, on the host
+                y = M._np(y)
             self.correct += float(np.sum(M.predicted_classes(out, self.threshold) == y.reshape(-1)))
 
     def logs(self, prefix: str) -> dict[str, float]:
@@ -207,10 +221,13 @@ def evaluate(model: Any, loss_fn: Callable, data: Batches, metrics: Sequence[str
     loader = _loader(data, batch_size, False, None)
     meter = _Meter("accuracy" in metrics, _threshold(loss_fn))
     was_training = getattr(model, "training", False)
+    move = _to_model(model)
     model.eval()
     try:
         with no_grad():
             for xb, yb in loader:
+                if move is not None:
+                    xb, yb = move(xb), move(yb)
                 out = model(xb)
                 meter.add(float(loss_fn(out, yb).item()), out.data, yb.data)
     finally:
@@ -268,6 +285,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
     threshold = _threshold(loss_fn)
     want_acc = "accuracy" in metrics
     needs_closure = type(optimizer).__name__ == "LBFGS"
+    move = _to_model(model)
     bar = _progress(progress, epochs, desc)
     for cb in callbacks:
         cb.on_train_begin(state)
@@ -277,6 +295,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
             model.train()
             meter = _Meter(want_acc, threshold)
             for xb, yb in train_loader:
+                if move is not None:
+                    xb, yb = move(xb), move(yb)
                 if needs_closure:
                     def closure(xb=xb, yb=yb):
                         optimizer.zero_grad()
@@ -325,13 +345,17 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
 def predict(model: Any, X: Any, batch_size: int = 4096) -> np.ndarray:
     """``model``'s outputs on ``X`` as an array, in eval mode without recording."""
     was_training = getattr(model, "training", False)
+    move = _to_model(model)
     model.eval()
     outs = []
     try:
         with no_grad():
-            X = np.asarray(X.data if isinstance(X, Tensor) else X)
+            X = X.data if isinstance(X, Tensor) else X
+            X = X if hasattr(X, "__cuda_array_interface__") else np.asarray(X)
             for i in range(0, len(X), batch_size):
-                outs.append(model(Tensor(X[i:i + batch_size])).data)
+                xb = Tensor(X[i:i + batch_size])
+                out = model(xb if move is None else move(xb)).data
+                outs.append(get_backend(out).asnumpy(out))  # predictions come back to the host
     finally:
         model.train(was_training)
     return np.concatenate(outs) if outs else np.zeros((0,))

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import random as _random
+from ..backend import require_host
 from ..errors import ConfigError, DataError
 from ..tensor import Tensor, to_array
 
@@ -68,6 +69,9 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays: Any) -> None:
         if not arrays:
             raise DataError("TensorDataset needs at least one array; got none")
+        require_host("TensorDataset", [a.data if isinstance(a, Tensor) else a for a in arrays],
+                     "data sets and DataLoader hold host arrays; fit, evaluate and predict move "
+                     "each batch to the model's device")
         self.arrays = tuple(to_array(_as_array(a)) for a in arrays)
         for i, a in enumerate(self.arrays):
             if a.ndim == 0:

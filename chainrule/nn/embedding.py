@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import array_module
 from ..errors import ConfigError, DataError
 from ..random import get_rng
 from ..tensor import Tensor, as_dtype
@@ -59,10 +60,12 @@ class Embedding(Module):
         self.weight = Parameter(w.astype(as_dtype(dtype)))
 
     def forward(self, indices: Any) -> Any:
-        idx = indices.numpy() if isinstance(indices, Tensor) else np.asarray(indices)
+        # the indices go where the table lives (a host→device copy for host indices on a GPU)
+        idx = array_module(self.weight.data).asarray(indices.data if isinstance(indices, Tensor)
+                                                      else indices)
         where = f"Embedding({self.num_embeddings}, {self.embedding_dim})"
         if idx.dtype.kind not in "iu":
-            if idx.dtype.kind == "f" and idx.size and np.all(np.mod(idx, 1) == 0):
+            if idx.dtype.kind == "f" and idx.size and bool((idx % 1 == 0).all()):
                 idx = idx.astype(np.int64)
             elif idx.size or idx.dtype.kind not in "fb":
                 raise DataError(f"{where}: indices must be integers; got dtype {idx.dtype}")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import functional as _F
 from .. import ops as P
+from ..backend import array_module, get_backend
 from ..errors import ConfigError, DataError, ShapeError
 from ..functional import (
     elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
@@ -51,7 +52,9 @@ def _lift(x: Any, like: Any = None) -> Any:
     if isinstance(x, ArrayLike) and (like is None or _F._cls(x) is _F._cls(like)
                                      or not isinstance(x, Tensor)):
         return x
-    a = np.asarray(_value(x))
+    a = _value(x)
+    ref = a if like is None else like.data if type(like) is Tensor else _value(like)
+    a = np.asarray(a) if type(ref) is np.ndarray else array_module(ref).asarray(a)  # like's device
     if like is not None and a.dtype.kind in "fiub" and like.dtype.kind == "f" \
             and not isinstance(x, ArrayLike):
         a = a.astype(like.dtype, copy=False)
@@ -67,6 +70,7 @@ def _same_shape(where: str, x: Any, target: Any) -> None:
 def _check_probabilities(where: str, y: Any) -> None:
     v = _value(y)
     if v.size and not (bool((v >= 0).all()) and bool((v <= 1).all())):
+        v = get_backend(v).asnumpy(v)  # the message's numbers, on the host
         raise DataError(f"{where}: targets must lie in [0, 1]; got values from "
                         f"{float(np.nanmin(v))} to {float(np.nanmax(v))}"
                         + (" including NaN" if bool(np.isnan(v).any()) else ""))
@@ -203,7 +207,12 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
     """``target`` as an integer index array of shape scores.shape[:-1], or None when it is a
     float target of the scores' own shape (probabilities)."""
-    t = np.asarray(_value(target))
+    t = _value(target)
+    if type(t) is not np.ndarray and not hasattr(t, "__cuda_array_interface__"):
+        t = np.asarray(t)  # a list
+    if type(t) is not np.ndarray or type(scores.data if type(scores) is Tensor
+                                        else _value(scores)) is not np.ndarray:
+        return _device_class_indices(where, scores, t)
     n_classes = scores.shape[-1] if scores.ndim else 0
     if t.dtype.kind in "iu" and t.shape == scores.shape[:-1] and t.size:
         # The usual case, checked with one reduction: seen as unsigned, a negative label is
@@ -237,12 +246,27 @@ def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
     return t.astype(np.intp, copy=False)
 
 
+def _device_class_indices(where: str, scores: Any, t: Any) -> Any:
+    """:func:`_class_indices` where the scores or the target live on a device: integer labels
+    already on the scores' device are checked there with one reduction; anything else is
+    checked on the host and the indices moved to the scores' device."""
+    s = _value(scores)
+    bk = get_backend(s)
+    if type(t) is type(s) and t.dtype.kind in "iu" and t.shape == s.shape[:-1] and t.size \
+            and int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < s.shape[-1]:
+        return t.astype(bk.xp.intp, copy=False)
+    host = get_backend(t).asnumpy(t)
+    t = _class_indices(where, Tensor(np.broadcast_to(np.zeros((), s.dtype), s.shape)), host)
+    return None if t is None else bk.xp.asarray(t)
+
+
 def _pick(logp: Any, t: np.ndarray) -> Any:
     """logp[..., t]: each row's entry at its class (a gather by integer-array indexing)."""
     if logp.ndim == 1:
         return logp[int(t)]
     flat = logp.reshape(-1, logp.shape[-1])
-    picked = flat[np.arange(flat.shape[0]), t.reshape(-1)]
+    rows = (np if type(t) is np.ndarray else array_module(t)).arange(flat.shape[0])
+    picked = flat[rows, t.reshape(-1)]
     return picked.reshape(t.shape)
 
 
@@ -345,11 +369,12 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
     x = _lift(x)
     v = _value(x)
     if p == 1.0:
-        return x * np.zeros(v.shape, dtype=v.dtype)
+        return x * 0.0
     keep = get_rng(rng).random(v.shape) >= p
     mask = keep.astype(v.dtype) * v.dtype.type(1.0 / (1.0 - p))
     if type(v) is not np.ndarray:
-        from ..backend import get_backend
+        # NOTE: drawn from chainrule's seeded host generator and copied to the device, so a
+        # seed gives the same masks on either backend and checkpoints restore them
         mask = get_backend(v).xp.asarray(mask)
     return x * mask
 

@@ -39,16 +39,18 @@ def _sequence_input(where: str, x: Any, batch_first: bool,
     if isinstance(x, (list, tuple)):
         if not x:
             raise ShapeError(f"{where}: got an empty list of sequences")
-        arrays = [np.asarray(s.numpy() if isinstance(s, Tensor) else s) for s in x]
+        arrays = [s.data if isinstance(s, Tensor) else s for s in x]
+        xp = array_module(*arrays)  # stacked where the sequences live
+        arrays = [xp.asarray(a) for a in arrays]
         lengths = [a.shape[0] if a.ndim else 0 for a in arrays]
         if len(set(lengths)) > 1 or len({a.shape[1:] for a in arrays}) > 1:
             raise ShapeError(f"{where}: the sequences have inconsistent shapes "
                              f"{[a.shape for a in arrays]} (lengths {lengths}); pad them to one "
                              "length (and mask the padding) before stacking them into a batch")
-        x = Tensor(np.stack(arrays, axis=1).astype(dtype, copy=False))
+        x = Tensor(xp.stack(arrays, axis=1).astype(dtype, copy=False))
         batch_first = False
     elif not isinstance(x, ArrayLike):
-        x = Tensor(np.asarray(x, dtype=dtype))
+        x = Tensor(array_module(x).asarray(x, dtype=dtype))
     if x.ndim == 2:
         return x.unsqueeze(1), True, False
     if x.ndim != 3:
@@ -102,7 +104,7 @@ class RNNBase(Module):
         if state is None:
             return [None] * self.num_layers
         if not isinstance(state, ArrayLike):
-            state = Tensor(np.asarray(state, dtype=self.dtype))
+            state = Tensor(array_module(state).asarray(state, dtype=self.dtype))
         if unbatched and state.ndim == 2:
             state = state.unsqueeze(1)
         if tuple(state.shape) != shape:

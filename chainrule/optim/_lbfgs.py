@@ -39,7 +39,7 @@ def _strong_wolfe(obj_func: Callable, x: list, t: float, d: Any, f: float, g: An
                   c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9,
                   max_ls: int = 25) -> tuple[float, Any, float, int]:
     # bracketing then zoom (Nocedal & Wright, algorithms 3.5 and 3.6), as in PyTorch
-    d_norm = float(np.max(np.abs(d)))
+    d_norm = float(abs(d).max())
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
@@ -243,7 +243,7 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._gather_flat_grad()
-        if float(np.max(np.abs(flat_grad))) <= tolerance_grad:
+        if float(abs(flat_grad).max()) <= tolerance_grad:
             return orig_loss
 
         d, t = state.get("d"), state.get("t")
@@ -290,7 +290,7 @@ class LBFGS(Optimizer):
             prev_loss = loss
 
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(np.sum(np.abs(flat_grad)))) * lr
+                t = min(1.0, 1.0 / float(abs(flat_grad).sum())) * lr
             else:
                 t = lr
             gtd = float(flat_grad @ d)
@@ -307,21 +307,21 @@ class LBFGS(Optimizer):
                 loss, flat_grad, t, ls_func_evals = _strong_wolfe(
                     obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
-                opt_cond = float(np.max(np.abs(flat_grad))) <= tolerance_grad
+                opt_cond = float(abs(flat_grad).max()) <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 opt_cond = False
                 if n_iter != max_iter:
                     loss = float(evaluate())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = float(np.max(np.abs(flat_grad))) <= tolerance_grad
+                    opt_cond = float(abs(flat_grad).max()) <= tolerance_grad
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
 
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if float(np.max(np.abs(d * t))) <= tolerance_change:
+            if float(abs(d * t).max()) <= tolerance_change:
                 break
             if abs(loss - prev_loss) < tolerance_change:
                 break
