@@ -9,8 +9,8 @@ from .autograd import (
     backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
 )
 from .errors import (
-    AnomalyError, AxisError, BackendUnavailable, ChainruleError, ConfigError, DataError,
-    DatasetNotFound, DTypeError, FileFormatError, GraphError, MissingDependency, ShapeError,
+    AnomalyError, AxisError, BackendMismatch, BackendUnavailable, ChainruleError, ConfigError,
+    DataError, DatasetNotFound, DTypeError, FileFormatError, GraphError, MissingDependency, ShapeError,
     StateError,
 )
 from .forward import Dual, jvp
@@ -34,7 +34,7 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "one_hot", "concatenate", "stack", "where",
     "maximum", "minimum",
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
-    "DataError", "ConfigError", "StateError", "FileFormatError", "BackendUnavailable",
+    "DataError", "ConfigError", "StateError", "FileFormatError", "BackendMismatch", "BackendUnavailable",
     "MissingDependency", "DatasetNotFound", "data", "nn", "optim",
     "io", "metrics", "models", "onnx", "train", "viz", "save", "load",
 ]

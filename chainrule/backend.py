@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import BackendUnavailable
+from .errors import BackendMismatch, BackendUnavailable
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,10 @@ def get_backend(*arrays: Any) -> Backend:
     if found is not NUMPY:
         for a in arrays:
             if type(a) is np.ndarray:
-                raise TypeError("cannot mix NumPy and CuPy arrays in one op; move them with .to()")
+                kinds = ", ".join(type(a).__module__.split(".")[0] + " " + type(a).__name__
+                                  for a in arrays if a is not None and not np.isscalar(a))
+                raise BackendMismatch(f"cannot mix NumPy and CuPy arrays in one op (got {kinds}); "
+                                      "move them to one backend with .to('numpy') or .to('cupy')")
     return found
 
 

@@ -57,6 +57,10 @@ class BackendUnavailable(ChainruleError, ImportError):
     chainrule that runs on NumPy only (data sets, gradient checks)."""
 
 
+class BackendMismatch(ChainruleError, TypeError):
+    """NumPy and CuPy arrays given to one op (move them to one backend with ``.to()``)."""
+
+
 class MissingDependency(ChainruleError, ImportError):
     """An optional package (scikit-learn, safetensors, matplotlib, zarr, ...) is not installed."""
 

@@ -17,7 +17,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import Dual, Tensor, backend, nn, optim
-from chainrule.errors import BackendUnavailable, ConfigError
+from chainrule.errors import BackendMismatch, BackendUnavailable, ConfigError
 from chainrule.nn import functional as NF
 from chainrule.ops import OPS
 from chainrule.ops.samples import collect
@@ -475,7 +475,7 @@ def test_optimizer_built_before_moving_is_a_clear_error(cupy):
 
 
 def test_mixing_host_and_device_tensors_is_refused(cupy):
-    with pytest.raises(TypeError, match="cannot mix NumPy and CuPy"):
+    with pytest.raises(BackendMismatch, match="cannot mix NumPy and CuPy"):
         Tensor(device(np.ones(3))) + Tensor(np.ones(3))
 
 

@@ -69,7 +69,9 @@ class Concatenate(Op):
         if all(t is None for t in ts):
             return None
         xp = self.xp
-        parts = [xp.zeros(s) if t is None else xp.broadcast_to(t, s) for t, s in zip(ts, self.shapes)]
+        dtype = next(t.dtype for t in ts if t is not None)
+        parts = [xp.zeros(s, dtype=dtype) if t is None else xp.broadcast_to(t, s)
+                 for t, s in zip(ts, self.shapes)]
         return xp.concatenate(parts, axis=self.axis)
 
 

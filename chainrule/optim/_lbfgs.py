@@ -189,7 +189,8 @@ class LBFGS(Optimizer):
 
     def _gather_flat_grad(self) -> Any:
         xp = get_backend(self._params[0].data).xp
-        return xp.concatenate([p.grad.reshape(-1) if p.grad is not None else xp.zeros(p.data.size)
+        return xp.concatenate([p.grad.reshape(-1) if p.grad is not None
+                               else xp.zeros(p.data.size, dtype=p.data.dtype)
                                for p in self._params]).astype(self._dtype(), copy=False)
 
     def _add_grad(self, step_size: float, update: Any) -> None:
