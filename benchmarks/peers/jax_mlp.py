@@ -6,8 +6,8 @@ gradient of the mean softmax cross-entropy with ``jax.value_and_grad`` and appli
 PyTorch's arithmetic, written in ``jax.numpy`` (no optax). The state is four arrays: the
 parameters as one flat float32 vector (as in the floor; the layers are static slices of it),
 Adam's two moments of the same length and the step count. It is donated to the call so XLA
-may update it in place; four arrays instead of one per tensor roughly halve the per-call
-cost at batch 1. Each epoch ends with ``jax.block_until_ready``, so the harness's clock sees
+may update it in place; four arrays instead of one per tensor cut the step time at batch 1
+by about 40% (measured: 37 against 64 µs). Each epoch ends with ``jax.block_until_ready``, so the harness's clock sees
 finished work, not queued work.
 
 A jitted function compiles once per input shape: full batches and the epoch's short last
