@@ -7,8 +7,8 @@ PyTorch's arithmetic, written in ``jax.numpy`` (no optax). The state is four arr
 parameters as one flat float32 vector (as in the floor; the layers are static slices of it),
 Adam's two moments of the same length and the step count. It is donated to the call so XLA
 may update it in place; four arrays instead of one per tensor cut the step time at batch 1
-by about 40% (measured: 37 against 64 µs). Each epoch ends with ``jax.block_until_ready``, so the harness's clock sees
-finished work, not queued work.
+by about 40% (measured: 37 against 64 µs). Each epoch ends with ``jax.block_until_ready``,
+so the harness's clock sees finished work, not queued work.
 
 A jitted function compiles once per input shape: full batches and the epoch's short last
 batch are two compilations, both done in the harness's untimed warm-up epoch (every epoch
