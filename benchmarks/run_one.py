@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("workload")
     parser.add_argument("--reps", type=int, default=None, help="timed repetitions")
     parser.add_argument("--quick", action="store_true", help="the smaller smoke-test settings")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP, torch and XLA threads")
     args = parser.parse_args(argv)
     set_thread_env(args.threads)
 

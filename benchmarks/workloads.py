@@ -18,7 +18,8 @@ from typing import Any
 from . import data, imports, micro
 from .mlp import MLPSpec, run_mlp
 
-MLP_PEERS = ("floor", "torch", "sklearn", "chainrule")
+MLP_PEERS = ("floor", "torch", "jax", "sklearn", "chainrule")
+MLP_RATIOS = ("torch", "jax", "floor")
 _QUICK_MNIST = partial(data.load_mnist_shaped, 6000, 2000)
 
 
@@ -58,21 +59,21 @@ def _mlp(spec: MLPSpec) -> Callable[[str, int, bool, int], dict[str, Any]]:
 WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     Workload(
         "digits", "8×8 digits (1438 train / 359 test), MLP 64-128-64-10 ReLU, Adam 1e-3, batch 32",
-        "ms/epoch", MLP_PEERS, ("torch", "floor"),
+        "ms/epoch", MLP_PEERS, MLP_RATIOS,
         _mlp(MLPSpec(data.load_digits, (128, 64), 32, scale=1e3)), reps=7, quick_reps=3),
     Workload(
         "mnist128", "MNIST-shaped 60000×784, MLP 784-256-128-10 ReLU, Adam 1e-3, batch 128",
-        "s/epoch", MLP_PEERS, ("torch", "floor"),
+        "s/epoch", MLP_PEERS, MLP_RATIOS,
         _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 128, quick_load=_QUICK_MNIST)),
         reps=5, quick_reps=2, digits=3),
     Workload(
         "mnist512", "MNIST-shaped 60000×784, MLP 784-256-128-10 ReLU, Adam 1e-3, batch 512",
-        "s/epoch", MLP_PEERS, ("torch", "floor"),
+        "s/epoch", MLP_PEERS, MLP_RATIOS,
         _mlp(MLPSpec(data.load_mnist_shaped, (256, 128), 512, quick_load=_QUICK_MNIST)),
         reps=5, quick_reps=2, digits=3),
     Workload(
         "batch1", "digits MLP 64-128-64-10, batch size 1 (one epoch = 1438 steps), Adam 1e-3",
-        "µs/step", MLP_PEERS, ("torch", "floor"),
+        "µs/step", MLP_PEERS, MLP_RATIOS,
         _mlp(MLPSpec(data.load_digits, (128, 64), 1, per_step=True, scale=1e6, quick_train=300)),
         reps=5, quick_reps=3, digits=1),
     Workload(
