@@ -220,6 +220,15 @@ def test_logsumexp_and_log_softmax_are_stable():
     np.testing.assert_allclose(F.softmax(z).data.sum(), 1.0, rtol=1e-6)
 
 
+def test_logsumexp_of_infinite_rows_is_their_limit():
+    # a fully masked row (all -inf) sums nothing: -inf, not nan; a +inf entry dominates: +inf
+    z = np.array([[-np.inf, -np.inf, -np.inf], [np.inf, 0.0, 1.0], [0.0, 1.0, -np.inf]],
+                 dtype=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):  # softmax of the inf rows is 0/0
+        lse = F.logsumexp(Tensor(z), axis=1).data
+    np.testing.assert_allclose(lse, [-np.inf, np.inf, np.log(1 + np.e)], rtol=1e-6)
+
+
 def test_softmax_of_the_notes_scores():
     """NOTES.md 3: duck 2, beaver 1, walrus 0 → ≈ 0.67, 0.24, 0.09."""
     p = F.softmax(Tensor([2.0, 1.0, 0.0])).numpy()
