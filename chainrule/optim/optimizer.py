@@ -187,7 +187,7 @@ class Optimizer:
 
     def _chain(self, gi: int, group: dict[str, Any]) -> Transform:
         # NOTE: rebuilt only when a structural hyperparameter changes; lr is read every step.
-        key = tuple(v for k, v in group.items() if k not in _NOT_STRUCTURAL)
+        key = [v for k, v in group.items() if k not in _NOT_STRUCTURAL]  # (a list: cheaper)
         cached = self._chains[gi]
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -427,11 +427,12 @@ class _Flat:
             self.state[k] = list(self.state_views[k])
 
     def _sync_in(self) -> bool:
-        """Bring back anything changed behind the buffers' back; False if the flat step can't run."""
-        for j, p in enumerate(self.params):
-            if p.grad is None:
+        """Gather the gradients into the update buffer and bring back anything changed behind
+        the buffers' back; False if the flat step can't run."""
+        for j, (p, view, u) in enumerate(zip(self.params, self.param_views, self.update_views)):
+            g = p.grad
+            if g is None:
                 return False
-            view = self.param_views[j]
             if p.data is not view:  # rebound (load, .to(), user code): take its values back
                 d = p.data
                 if type(d) is not type(view) or d.dtype != view.dtype or d.shape != view.shape:
@@ -441,6 +442,7 @@ class _Flat:
                         "a new optimizer after Module.to() or other changes of dtype, shape or backend")
                 view[...] = d
                 p.data = view
+            u[...] = g  # the chain works in place; the user's .grad stays as it was
         if not self.dirty:
             return True
         for k, entries in self.state.items():
@@ -473,8 +475,6 @@ class _Flat:
     def step(self, tx: Transform, lr: float) -> bool:
         if not self._sync_in():
             return False
-        for p, u in zip(self.params, self.update_views):
-            u[...] = p.grad
         (u,) = tx.update([self.U], self.flat_state, [self.P])
         for k, (v,) in self.flat_state.items():
             if k in self.state_views:
