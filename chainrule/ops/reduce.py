@@ -50,15 +50,22 @@ class Max(Op):
         return (t * self.saved[0]).sum(axis=self.axis, keepdims=self.keepdims)
 
 
-def logsumexp_and_softmax(xp: Any, x: Any, axis: Any) -> tuple[Any, Any]:
-    """(log Σ e^x, softmax x) along ``axis`` (kept): m + log Σ e^(x−m) with m = max x, which
-    never overflows; the softmax is the derivative of the first."""
+def logsumexp_and_softmax(xp: Any, x: Any, axis: Any, finite_shift: bool = True
+                          ) -> tuple[Any, Any, Any]:
+    """(m, log Σ e^(x−m), softmax x) along ``axis`` (kept), with m = max x: log Σ e^x =
+    m + log Σ e^(x−m) never overflows, and the softmax is its derivative.
+
+    ``finite_shift`` replaces ±inf maxima by 0 so all -inf rows give -inf, not inf - inf;
+    callers whose result is nan for such rows anyway skip it.
+    """
     m = x.max(axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: avoid inf - inf
-    e = xp.exp(x - m)
+    if finite_shift:
+        m = xp.where(xp.isfinite(m), m, 0)
+    e = x - m
+    e = xp.exp(e, out=e) if e.dtype.kind == "f" else xp.exp(e)  # in place: one array fewer
     s = e.sum(axis=axis, keepdims=True)
     e /= s
-    return xp.log(s) + m, e
+    return m, xp.log(s), e
 
 
 class LogSumExp(Op):
@@ -66,7 +73,8 @@ class LogSumExp(Op):
 
     def forward(self, x, *, axis=None, keepdims=False):
         xp = self.xp
-        out_kept, p = logsumexp_and_softmax(xp, x, axis)
+        m, log_s, p = logsumexp_and_softmax(xp, x, axis)
+        out_kept = log_s + m
         self.axis, self.keepdims = axis, keepdims
         self.save(p)
         if keepdims:
@@ -93,16 +101,19 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, z, *, target, mean=False):
         xp = self.xp
-        lse, p = logsumexp_and_softmax(xp, z, -1)
+        # a row whose max is ±inf has a nan loss whatever the shift: skip making it finite
+        m, log_s, p = logsumexp_and_softmax(xp, z, -1, finite_shift=False)
         # z_t's positions in the flattened z: a 1-D gather here and a 1-D scatter in vjp
         # (about 3x cheaper than indexing with (row, class) pairs)
         n_classes = z.shape[-1]
         self.flat = xp.arange(0, target.size * n_classes, n_classes) + target.reshape(-1)
         self.mean = mean
         self.save(p)
-        loss = lse[..., 0] - z.reshape(-1)[self.flat].reshape(target.shape)
-        # NOTE: sum / n rather than .mean(): NumPy's mean wrapper costs microseconds per call
-        return loss.sum() / max(loss.size, 1) if mean else loss
+        shifted_t = z.reshape(-1)[self.flat] - m.reshape(-1)  # z_t − m
+        if mean:  # Σ_rows (log Σ e^(z−m) − (z_t − m)) / rows, without the per-row losses
+            # NOTE: sum / n rather than .mean(): NumPy's mean wrapper costs microseconds
+            return (log_s.sum() - shifted_t.sum()) / max(target.size, 1)
+        return (log_s.reshape(-1) - shifted_t).reshape(target.shape)
 
     def vjp(self, g):
         (p,) = self.saved
