@@ -16,7 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import array_module
 from ..errors import ConfigError, ShapeError
-from ..ops.recurrent import Lstm
+from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, as_dtype
 from . import functional as NF
@@ -293,14 +293,20 @@ class GRU(RNNBase):
 
     mode = "GRU"
 
-    def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
-        (h,) = state
-        H = self.hidden_size
-        hw = F.linear(h, w_hh, b_hh)
-        rz = (xw[:, :2 * H] + hw[:, :2 * H]).sigmoid()
-        r, z = rz[:, :H], rz[:, H:]
-        n = (xw[:, 2 * H:] + r * hw[:, 2 * H:]).tanh()
-        return [n + z * (h - n)]
+    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
+        # One fused node per layer (chainrule.ops.recurrent.Gru); its output is h_t per step.
+        n = x.shape[0] if batch_first else x.shape[1]
+        finals = []
+        for k in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._layer(k)
+            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
+            (h0,) = (s if s is not None else self._zeros(x, n) for s in states[k])
+            args = (xw, w_hh, h0) if b_hh is None else (xw, w_hh, h0, b_hh)
+            x = F._cls(*args)._apply(Gru, *args)
+            finals.append([x[-1]])
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = NF.dropout(x, self.dropout, True)
+        return x, finals
 
 
 def last_step(output: Any, batch_first: bool = False) -> Any:

@@ -8,7 +8,7 @@ from .elementwise import (
 from .conv import Conv, MaxPool
 from .linalg import Linear, MatMul
 from .norm import Normalize
-from .recurrent import Lstm
+from .recurrent import Gru, Lstm
 from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_softmax
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 
@@ -17,6 +17,6 @@ __all__ = [
     "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
-    "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Lstm", "BroadcastTo", "Concatenate",
-    "GetItem", "Pad", "Reshape", "Transpose",
+    "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",
+    "Concatenate", "GetItem", "Pad", "Reshape", "Transpose",
 ]

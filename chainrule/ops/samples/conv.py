@@ -54,6 +54,11 @@ SAMPLES = {
              id="dilation"),
         Case(pool((3,), (2,), ((1, 1),), (1,)), [distinct(2, 3, 7)], id="1d"),
     ],
+    "Gru": [
+        Case(apply(R.Gru), [r(3, 2, 6), r(6, 2) * 0.5, r(2, 2), r(6)], id="T3-N2-H2"),
+        Case(apply(R.Gru), [r(3, 2, 6), r(6, 2) * 0.5, r(2, 2)], id="no-bias"),
+        Case(apply(R.Gru), [r(1, 3, 9), r(9, 3) * 0.5, r(3, 3), r(9)], id="one-step"),
+    ],
     "Lstm": [
         Case(apply(R.Lstm), [r(3, 2, 8), r(8, 2) * 0.5, r(2, 2), r(2, 2)], id="T3-N2-H2"),
         Case(apply(R.Lstm), [r(1, 3, 12), r(12, 3) * 0.5, r(3, 3), r(3, 3)], id="one-step"),
