@@ -1,12 +1,13 @@
-"""Convolution and LSTM training steps, chainrule against PyTorch on the CPU in one run.
+"""Convolution and recurrent training steps, chainrule against PyTorch on the CPU in one run.
 
     python -m benchmarks.workloads_conv [--threads 2] [--reps 30]
 
-Two workloads, each a forward and backward pass on the same float32 data and weights:
+Three workloads, each a forward and backward pass on the same float32 data and weights:
 
 - ``conv2d``: batch 32 of 1×28×28 images through Conv2d(1→16, 3×3, padding 1), ReLU,
   Conv2d(16→32, 3×3, padding 1), summed.
 - ``lstm``: an LSTM(32 → 64) over batch 32 × 20 steps, the last step's output summed.
+- ``gru``: the same with a GRU.
 
 The two frameworks alternate repetition by repetition (so both see the same machine load),
 with the same thread count for NumPy's BLAS and for torch. Each function returns the medians
@@ -79,23 +80,24 @@ def conv2d_step(reps: int = 30, threads: int = 2) -> dict[str, float]:
     return _alternate(ours, theirs, reps)
 
 
-def lstm_step(reps: int = 30, threads: int = 2) -> dict[str, float]:
-    """Median ms of an LSTM forward + backward (batch 32, 20 steps, 32 → 64) in both."""
+def recurrent_step(kind: str, reps: int = 30, threads: int = 2) -> dict[str, float]:
+    """Median ms of an LSTM or GRU (``kind``) forward + backward (batch 32, 20 steps,
+    32 → 64) in both."""
     import numpy as np
     import torch
 
-    from chainrule.nn.recurrent import LSTM
+    from chainrule.nn import recurrent
 
     _limit_threads(threads)
     x = np.random.default_rng(0).standard_normal((32, 20, 32)).astype(np.float32)
-    lstm = LSTM(32, 64, batch_first=True, rng=0)
-    ref = torch.nn.LSTM(32, 64, batch_first=True)
-    ref.load_state_dict({k: torch.tensor(v) for k, v in lstm.state_dict().items()})
+    layer = getattr(recurrent, kind)(32, 64, batch_first=True, rng=0)
+    ref = getattr(torch.nn, kind)(32, 64, batch_first=True)
+    ref.load_state_dict({k: torch.tensor(v) for k, v in layer.state_dict().items()})
     xt = torch.tensor(x)
 
     def ours() -> None:
-        lstm.zero_grad()
-        out, _ = lstm(x)
+        layer.zero_grad()
+        out, _ = layer(x)
         out[:, -1].sum().backward()
 
     def theirs() -> None:
@@ -106,7 +108,17 @@ def lstm_step(reps: int = 30, threads: int = 2) -> dict[str, float]:
     return _alternate(ours, theirs, reps)
 
 
-WORKLOADS = {"conv2d": conv2d_step, "lstm": lstm_step}
+def lstm_step(reps: int = 30, threads: int = 2) -> dict[str, float]:
+    """The LSTM case of :func:`recurrent_step`."""
+    return recurrent_step("LSTM", reps, threads)
+
+
+def gru_step(reps: int = 30, threads: int = 2) -> dict[str, float]:
+    """The GRU case of :func:`recurrent_step`."""
+    return recurrent_step("GRU", reps, threads)
+
+
+WORKLOADS = {"conv2d": conv2d_step, "lstm": lstm_step, "gru": gru_step}
 
 
 def main(argv: list[str] | None = None) -> None:
