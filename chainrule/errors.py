@@ -61,6 +61,10 @@ class BackendMismatch(ChainruleError, TypeError):
     """NumPy and CuPy arrays given to one op (move them to one backend with ``.to()``)."""
 
 
+class UnsupportedLayerError(ChainruleError, TypeError):
+    """A layer (or layer setting) that has no ONNX converter; the message names the layer."""
+
+
 class MissingDependency(ChainruleError, ImportError):
     """An optional package (scikit-learn, safetensors, matplotlib, zarr, ...) is not installed."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
-from .errors import ChainruleError, ConfigError, MissingDependency, ShapeError
+from .errors import ConfigError, MissingDependency, ShapeError, UnsupportedLayerError
 from .io import atomic_write
 from .nn import Module
 from .tensor import Tensor
@@ -38,10 +38,6 @@ from .tensor import Tensor
 #: The lowest opset whose Softmax/LogSoftmax normalize along one axis, as chainrule's do.
 MIN_OPSET = 13
 DEFAULT_OPSET = 17
-
-
-class UnsupportedLayerError(ChainruleError, TypeError):
-    """A layer (or layer setting) that has no ONNX converter; the message names the layer."""
 
 
 def _onnx() -> Any:
