@@ -10,7 +10,7 @@
 
 from . import functional, init
 from .activation import (
-    ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh, get_activation,
+    ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh, get_activation,
 )
 from .init import SymmetryWarning
 from .conv import Conv1d, Conv2d
@@ -29,7 +29,7 @@ __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "LoadResult",
     "Linear", "Flatten", "Dropout", "Identity",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",
-    "get_activation",
+    "get_activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS",
     "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "get_loss",
     "SymmetryWarning",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",

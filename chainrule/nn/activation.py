@@ -156,11 +156,15 @@ def _identity() -> Module:
     return Identity()
 
 
-_ACTIVATIONS: dict[str, Any] = {
+#: Every activation by name (aliases included): the one table the model builders, the command
+#: line and the estimators read.
+ACTIVATIONS: dict[str, Any] = {
     "sigmoid": Sigmoid, "logistic": Sigmoid, "tanh": Tanh, "relu": ReLU,
     "leaky_relu": LeakyReLU, "softplus": Softplus, "elu": ELU, "gelu": GELU,
     "softmax": Softmax, "log_softmax": LogSoftmax, "identity": _identity, "linear": _identity,
 }
+#: The element-wise activations a hidden layer can use, one name each (no aliases).
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "softplus", "elu", "gelu")
 
 
 def get_activation(name: str | Module) -> Module:
@@ -178,11 +182,11 @@ def get_activation(name: str | Module) -> Module:
     if isinstance(name, Module):
         return name
     key = str(name).strip().lower().replace("-", "_")
-    if key not in _ACTIVATIONS:
+    if key not in ACTIVATIONS:
         raise ConfigError(f"unknown activation {name!r}; expected one of "
-                          + ", ".join(sorted(_ACTIVATIONS)))
-    return _ACTIVATIONS[key]()
+                          + ", ".join(sorted(ACTIVATIONS)))
+    return ACTIVATIONS[key]()
 
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax",
-           "LogSoftmax", "get_activation"]
+           "LogSoftmax", "get_activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS"]
