@@ -21,13 +21,13 @@ from .gradcheck import GradcheckError, check_grad, numerical_grad
 from .io import load, save
 from .ops import OPS
 from .random import manual_seed
-from .tensor import Tensor, as_tensor, tensor
+from .tensor import Tensor, apply, as_tensor, tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "functional", "ops", "random", "OPS", "manual_seed",
-    "Tensor", "tensor", "as_tensor", "Dual",
+    "Tensor", "tensor", "as_tensor", "apply", "Dual",
     "backward", "grad", "value_and_grad", "vjp", "jvp",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
     "check_grad", "numerical_grad", "GradcheckError",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import BackendMismatch, BackendUnavailable
+from .errors import BackendMismatch, BackendUnavailable, DTypeError
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,60 @@ def array_module(*arrays: Any) -> Any:
         if type(a) is not np.ndarray and type(a).__module__.startswith("cupy"):
             return get_backend(*arrays).xp
     return np
+
+
+_ALLOWED = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_)}
+_NAMES = {"float32": np.float32, "float64": np.float64, "float": np.float32, "double": np.float64,
+          "int32": np.int32, "int64": np.int64, "long": np.int64, "bool": np.bool_}
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """A user's dtype (name, NumPy type or dtype) checked against the supported set.
+
+    Raises:
+        DTypeError: the dtype is not float32, float64, int32, int64 or bool.
+
+    >>> as_dtype("double")
+    dtype('float64')
+    """
+    try:
+        dt = np.dtype(_NAMES.get(dtype, dtype)) if isinstance(dtype, str) else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _ALLOWED:
+        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of "
+                         "float32, float64, int32, int64, bool")
+    return dt
+
+
+def as_array(data: Any, dtype: Any = None) -> Any:
+    """``data`` as an array of a supported dtype, on the backend that holds it: Python floats
+    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported.
+
+    Raises:
+        DTypeError: an unsupported ``dtype``, or data that are not numbers.
+
+    >>> as_array([1.5]).dtype, as_array([1]).dtype
+    (dtype('float32'), dtype('int64'))
+    """
+    xp = array_module(data)
+    if dtype is not None:
+        return xp.asarray(data, dtype=as_dtype(dtype))
+    if type(data) is np.ndarray or is_device(data):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)
+    if arr.dtype not in _ALLOWED:
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        else:
+            raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}; expected "
+                             "numbers (float32, float64, int32, int64 or bool)")
+    return arr
 
 
 def is_device(a: Any) -> bool:

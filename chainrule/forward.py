@@ -14,8 +14,9 @@ import numpy as np
 
 from . import ops as P
 from .backend import get_backend
+from .engine import MODE, check_finite, op_error
 from .errors import ShapeError
-from .tensor import MODE, ArrayLike, Tensor, _check_finite, _reraise, to_array
+from .tensor import ArrayLike, Tensor, to_array
 
 
 class Dual(ArrayLike):
@@ -61,7 +62,7 @@ class Dual(ArrayLike):
         try:
             out = op.forward(*primals, **params)
         except (ValueError, np.exceptions.AxisError) as exc:
-            _reraise(op, [p for p in primals if p is not None], params, exc)
+            op_error(op, [p for p in primals if p is not None], params, exc)
         tangent = op.jvp(*tangents) if True in op.needs_grad else None
         if tangent is not None:
             if tangent.shape != out.shape:
@@ -69,7 +70,7 @@ class Dual(ArrayLike):
             if tangent.dtype != out.dtype:
                 tangent = tangent.astype(out.dtype)
         if MODE.detect_anomaly:
-            _check_finite(op, out, "output")
+            check_finite(op, out, "output")
         d = Dual.__new__(Dual)
         d.primal, d.tangent = out, tangent
         return d

@@ -4,8 +4,6 @@ works for both :class:`~chainrule.tensor.Tensor` (reverse mode) and
 
 from __future__ import annotations
 
-import builtins
-import math
 from typing import Any
 from collections.abc import Sequence
 
@@ -13,32 +11,12 @@ import numpy as np
 
 from . import ops as P
 from .backend import array_module
-from .errors import AxisError, ConfigError
-from .tensor import ArrayLike, Tensor, _value
-
-
-def _cls(*xs: Any) -> type:
-    """The mode (Tensor or Dual) of the arguments: Dual wins, so constants join forward mode."""
-    for x in xs:
-        if isinstance(x, ArrayLike) and not isinstance(x, Tensor):
-            return type(x)
-    return Tensor
+from .errors import ConfigError
+from .tensor import ArrayLike, Tensor, apply, array_of
 
 
 def _lift(x: Any) -> ArrayLike:
     return x if isinstance(x, ArrayLike) else Tensor(x)
-
-
-def _count(shape: tuple[int, ...], axis: Any) -> int:
-    if axis is None:
-        return math.prod(shape)
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    n = 1
-    for a in axes:
-        if not -len(shape) <= a < len(shape):
-            raise AxisError(f"axis {a} is out of range for a tensor of shape {shape}")
-        n *= shape[a]
-    return n
 
 
 # --- element-wise -------------------------------------------------------------------------
@@ -54,22 +32,22 @@ def relu(x): return _lift(x).relu()
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Any:
     """x if x > 0 else slope·x (NOTES.md 2)."""
-    return _cls(x)._apply(P.LeakyRelu, _lift(x), slope=slope)
+    return apply(P.LeakyRelu, _lift(x), slope=slope)
 
 
 def softplus(x: Any) -> Any:
     """log(1 + e^x), a smooth ReLU (NOTES.md 2)."""
-    return _cls(x)._apply(P.Softplus, _lift(x))
+    return apply(P.Softplus, _lift(x))
 
 
 def elu(x: Any, alpha: float = 1.0) -> Any:
     """x if x ≥ 0 else α(e^x − 1) (NOTES.md 2)."""
-    return _cls(x)._apply(P.Elu, _lift(x), alpha=alpha)
+    return apply(P.Elu, _lift(x), alpha=alpha)
 
 
 def gelu(x: Any) -> Any:
     """GELU, tanh form."""
-    return _cls(x)._apply(P.Gelu, _lift(x))
+    return apply(P.Gelu, _lift(x))
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Any:
@@ -77,22 +55,22 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Any:
 
 
 def maximum(x: Any, y: Any) -> Any:
-    return _cls(x, y)._apply(P.Maximum, x, y)
+    return apply(P.Maximum, x, y)
 
 
 def minimum(x: Any, y: Any) -> Any:
-    return _cls(x, y)._apply(P.Minimum, x, y)
+    return apply(P.Minimum, x, y)
 
 
 def where(cond: Any, x: Any, y: Any) -> Any:
     """x where ``cond`` holds, else y (``cond`` is not differentiated)."""
-    c = _value(cond)  # a condition given on the host goes where x and y live
-    c = array_module(c, _value(x), _value(y)).asarray(c).astype(bool, copy=False)
-    return _cls(x, y)._apply(P.Where, x, y, cond=c)
+    c = array_of(cond)  # a condition given on the host goes where x and y live
+    c = array_module(c, array_of(x), array_of(y)).asarray(c).astype(bool, copy=False)
+    return apply(P.Where, x, y, cond=c)
 
 
 def matmul(x: Any, y: Any) -> Any:
-    return _cls(x, y)._apply(P.MatMul, x, y)
+    return apply(P.MatMul, x, y)
 
 
 def linear(x: Any, weight: Any, bias: Any = None, activation: str | None = None) -> Any:
@@ -106,16 +84,13 @@ def linear(x: Any, weight: Any, bias: Any = None, activation: str | None = None)
     >>> linear(Tensor([[1.0, 3.0]]), W, Tensor([0.5]), activation="relu").tolist()
     [[0.0]]
     """
-    # NOTE: a Tensor x skips the mode test (every layer, every step): Tensor._apply itself
-    # hands over to forward mode when another argument is a Dual
-    cls = Tensor if type(x) is Tensor else _cls(x, weight, bias)
     args = (x, weight) if bias is None else (x, weight, bias)
     if activation is None:
-        return cls._apply(P.Linear, *args)
+        return apply(P.Linear, *args)
     if activation not in P.ACTIVATIONS:
         raise ConfigError(f"linear: activation {activation!r} cannot be fused; expected one of "
                           f"{sorted(P.ACTIVATIONS)} or None")
-    return cls._apply(P.Linear, *args, activation=activation)
+    return apply(P.Linear, *args, activation=activation)
 
 
 # --- reductions ---------------------------------------------------------------------------
@@ -126,9 +101,7 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Σx / n over ``axis``."""
-    x = _lift(x)
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    return x.sum(axis, keepdims) * (1.0 / builtins.max(_count(x.shape, axis), 1))
+    return _lift(x).mean(axis, keepdims)
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -137,15 +110,12 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """−max(−x)."""
-    return -((-_lift(x)).max(axis, keepdims))
+    return _lift(x).min(axis, keepdims)
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
     """Σ(x − mean)² / (n − ddof)."""
-    x = _lift(x)
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    d = x - mean(x, axis, keepdims=True)
-    return (d * d).sum(axis, keepdims) * (1.0 / builtins.max(_count(x.shape, axis) - ddof, 1))
+    return _lift(x).var(axis, keepdims, ddof)
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -194,35 +164,17 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
 
 def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
     """x without axes of length 1 (only ``axis`` when given)."""
-    x = _lift(x)
-    shape = x.shape
-    if axis is None:
-        new = tuple(n for n in shape if n != 1)
-    else:
-        axes = {a % len(shape) if -len(shape) <= a < len(shape) else _bad_axis(a, shape)
-                for a in (axis if isinstance(axis, tuple) else (axis,))}
-        new = tuple(n for i, n in enumerate(shape) if i not in axes or n != 1)
-    return x.reshape(new)
+    return _lift(x).squeeze(axis)
 
 
 def unsqueeze(x: Any, axis: int) -> Any:
     """x with a new axis of length 1 at ``axis``."""
-    x = _lift(x)
-    nd = x.ndim + 1
-    if not -nd <= axis < nd:
-        _bad_axis(axis, x.shape)
-    shape = list(x.shape)
-    shape.insert(axis % nd, 1)
-    return x.reshape(tuple(shape))
-
-
-def _bad_axis(axis: int, shape: tuple[int, ...]) -> int:
-    raise AxisError(f"axis {axis} is out of range for a tensor of shape {shape}")
+    return _lift(x).unsqueeze(axis)
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
     """The tensors joined along an existing axis."""
-    return _cls(*xs)._apply(P.Concatenate, *[_lift(x) for x in xs], axis=axis)
+    return apply(P.Concatenate, *[_lift(x) for x in xs], axis=axis)
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:
@@ -232,7 +184,7 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Any:
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
     """x padded with a constant (``pad_width`` as in ``numpy.pad``)."""
-    return _cls(x)._apply(P.Pad, _lift(x), pad_width=pad_width, value=value)
+    return apply(P.Pad, _lift(x), pad_width=pad_width, value=value)
 
 
 def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float32) -> Tensor:

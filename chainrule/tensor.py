@@ -7,85 +7,24 @@ Operators and methods dispatch to primitives in :mod:`chainrule.ops` (or to comp
 
 from __future__ import annotations
 
-import itertools
+import math
 from typing import Any
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import ops as P
-from .backend import array_module, backend_named, get_backend
-from .errors import AnomalyError, AxisError, DTypeError, ShapeError
+from .backend import array_module, as_array, as_dtype, backend_named, get_backend
+from .engine import MODE, backward, check_finite, next_seq, op_error
+from .errors import AxisError, DTypeError, ShapeError
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_ALLOWED = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_)}
-_NAMES = {"float32": np.float32, "float64": np.float64, "float": np.float32, "double": np.float64,
-          "int32": np.int32, "int64": np.int64, "long": np.int64, "bool": np.bool_}
-
-
-class _Mode:
-    """Global switches read on every op: gradient recording and anomaly detection."""
-
-    grad_enabled = True
-    detect_anomaly = False
-
-
-MODE = _Mode()
-
-
-def as_dtype(dtype: Any) -> np.dtype:
-    """A user's dtype (name, NumPy type or dtype) checked against the supported set.
-
-    Raises:
-        DTypeError: the dtype is not float32, float64, int32, int64 or bool.
-    """
-    try:
-        dt = np.dtype(_NAMES.get(dtype, dtype)) if isinstance(dtype, str) else np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in _ALLOWED:
-        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of "
-                         "float32, float64, int32, int64, bool")
-    return dt
 
 
 def to_array(data: Any, dtype: Any = None) -> Any:
-    """``data`` as an array: Python floats become float32, ints int64; arrays keep their dtype."""
-    if isinstance(data, ArrayLike):
-        data = data.data if isinstance(data, Tensor) else data.primal
-    xp = array_module(data)
-    if dtype is not None:
-        return xp.asarray(data, dtype=as_dtype(dtype))
-    if type(data) is np.ndarray or hasattr(data, "__cuda_array_interface__"):
-        arr = data
-    else:
-        arr = np.asarray(data)
-        if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
-    if arr.dtype not in _ALLOWED:
-        if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
-        elif arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-        else:
-            raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}; expected "
-                             "numbers (float32, float64, int32, int64 or bool)")
-    return arr
-
-
-def _reraise(op: P.Op, arrays: Sequence[Any], params: dict, exc: Exception) -> None:
-    shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-    where = f"{op.name}" + (f" with {params}" if params else "")
-    if isinstance(exc, np.exceptions.AxisError):
-        raise AxisError(f"{where}: axis out of range for input shapes {shapes}: {exc}") from exc
-    raise ShapeError(f"{where}: input shapes {shapes} do not fit together: {exc}") from exc
-
-
-def _check_finite(op: P.Op, out: Any, what: str) -> None:
-    xp = op.xp
-    if out.dtype.kind == "f" and not bool(xp.isfinite(out).all()):
-        kind = "NaN" if bool(xp.isnan(out).any()) else "Inf"
-        raise AnomalyError(f"detect_anomaly: op {op.name} produced {kind} in its {what}")
+    """``data`` (a Tensor, a Dual's primal, an array or numbers) as an array: Python floats
+    become float32, ints int64; arrays keep their dtype (see :func:`chainrule.backend.as_array`)."""
+    return as_array(array_of(data), dtype)
 
 
 class ArrayLike:
@@ -138,16 +77,19 @@ class ArrayLike:
         return self._apply(P.LogSumExp, self, axis=_axis(axis), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        from .functional import mean
-        return mean(self, axis, keepdims)
+        """Σx / n over ``axis``."""
+        axis = _axis(axis)
+        return self.sum(axis, keepdims) * (1.0 / max(_count(self.shape, axis), 1))
 
     def min(self, axis=None, keepdims=False):
-        from .functional import min
-        return min(self, axis, keepdims)
+        """−max(−x)."""
+        return -((-self).max(axis, keepdims))
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        from .functional import var
-        return var(self, axis, keepdims, ddof)
+        """Σ(x − mean)² / (n − ddof)."""
+        axis = _axis(axis)
+        d = self - self.mean(axis, keepdims=True)
+        return (d * d).sum(axis, keepdims) * (1.0 / max(_count(self.shape, axis) - ddof, 1))
 
     # shapes
     def reshape(self, *shape):
@@ -171,12 +113,20 @@ class ArrayLike:
         return self.reshape(self.shape[:start_dim] + (-1,))
 
     def squeeze(self, axis=None):
-        from .functional import squeeze
-        return squeeze(self, axis)
+        """x without axes of length 1 (only ``axis`` when given)."""
+        shape = self.shape
+        if axis is None:
+            new = tuple(n for n in shape if n != 1)
+        else:
+            axes = {_check_axis(a, shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+            new = tuple(n for i, n in enumerate(shape) if i not in axes or n != 1)
+        return self.reshape(new)
 
     def unsqueeze(self, axis):
-        from .functional import unsqueeze
-        return unsqueeze(self, axis)
+        """x with a new axis of length 1 at ``axis``."""
+        shape = list(self.shape)
+        shape.insert(_check_axis(axis, shape + [1]), 1)
+        return self.reshape(tuple(shape))
 
     # non-differentiable results
     def _value(self):
@@ -191,12 +141,12 @@ class ArrayLike:
     def argmin(self, axis=None, keepdims=False):
         return self._const(self._value().argmin(axis=axis, keepdims=keepdims))
 
-    def __eq__(self, o): return self._const(self._value() == _value(o))
-    def __ne__(self, o): return self._const(self._value() != _value(o))
-    def __lt__(self, o): return self._const(self._value() < _value(o))
-    def __le__(self, o): return self._const(self._value() <= _value(o))
-    def __gt__(self, o): return self._const(self._value() > _value(o))
-    def __ge__(self, o): return self._const(self._value() >= _value(o))
+    def __eq__(self, o): return self._const(self._value() == array_of(o))
+    def __ne__(self, o): return self._const(self._value() != array_of(o))
+    def __lt__(self, o): return self._const(self._value() < array_of(o))
+    def __le__(self, o): return self._const(self._value() <= array_of(o))
+    def __gt__(self, o): return self._const(self._value() > array_of(o))
+    def __ge__(self, o): return self._const(self._value() >= array_of(o))
     __hash__ = object.__hash__
 
     # properties
@@ -222,7 +172,8 @@ class ArrayLike:
         return self.shape[0]
 
 
-def _value(o: Any) -> Any:
+def array_of(o: Any) -> Any:
+    """The array inside a Tensor (its data) or a Dual (its primal); anything else as it is."""
     if isinstance(o, Tensor):
         return o.data
     if isinstance(o, ArrayLike):
@@ -230,22 +181,45 @@ def _value(o: Any) -> Any:
     return o
 
 
+def mode_of(*xs: Any) -> type:
+    """The type ops on ``xs`` run in: :class:`~chainrule.forward.Dual` if any is one (forward mode
+    wins, so constants and Tensors join it), else :class:`Tensor`."""
+    for x in xs:
+        if isinstance(x, ArrayLike) and not isinstance(x, Tensor):
+            return type(x)
+    return Tensor
+
+
 def _axis(axis: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
+def _check_axis(axis: int, shape: Sequence[int]) -> int:
+    """``axis`` in ``[0, len(shape))``, counting negative axes from the end."""
+    if not -len(shape) <= axis < len(shape):
+        raise AxisError(f"axis {axis} is out of range for a tensor of shape {tuple(shape)}")
+    return axis % len(shape)
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    """The number of elements a reduction over ``axis`` takes together."""
+    if axis is None:
+        return math.prod(shape)
+    n = 1
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        n *= shape[_check_axis(a, shape)]
+    return n
+
+
 def _index(index: Any, x: ArrayLike) -> Any:
     if isinstance(index, tuple):
-        return tuple(_value(i) for i in index)
+        return tuple(array_of(i) for i in index)
     if isinstance(index, list):  # an integer-array index, made where x lives
         return array_module(x._value()).asarray(index)
-    return _value(index)
+    return array_of(index)
 
 
-_SEQ = itertools.count()  # op creation order: a topological order of every graph
-
-
-def _convert(op: P.Op, args: Sequence[Any], arrays: list) -> None:
+def _convert(args: Sequence[Any], arrays: list) -> None:
     """Turn the non-Tensor arguments of an op into arrays, in place in ``arrays``."""
     ref = next((a.data for a in args if isinstance(a, Tensor)), None)
     for i, a in enumerate(args):
@@ -323,48 +297,6 @@ class Tensor(ArrayLike):
         """The primitive that produced this tensor (None for leaves)."""
         return self._node
 
-    @classmethod
-    def _apply(cls, op_cls: type[P.Op], *args: Any, **params: Any) -> Tensor:
-        """Run ``op_cls`` on the arrays of ``args``; record it when a gradient is needed."""
-        op = op_cls()
-        arrays = []
-        needs = []
-        loose = False
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                needs.append(a._requires_grad)
-            else:
-                arrays.append(a)
-                needs.append(False)
-                loose = True
-        if loose:
-            for a in args:
-                if isinstance(a, ArrayLike) and not isinstance(a, Tensor):
-                    # Tensor ∘ Dual: forward mode wins, the Tensor is a constant there.
-                    return type(a)._apply(op_cls, *args, **params)
-            _convert(op, args, arrays)
-        first = arrays[0]
-        # (a NumPy scalar first, as in 2.0 ** x, is NumPy's only if the last operand is too)
-        op.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) and isinstance(
-            arrays[-1], (np.ndarray, np.generic)) else get_backend(*arrays).xp
-        op.needs_grad = needs = tuple(needs)
-        try:
-            out = op.forward(*arrays, **params)
-        except (ValueError, np.exceptions.AxisError) as exc:
-            _reraise(op, [a for a in arrays if a is not None], params, exc)
-        if MODE.detect_anomaly:
-            _check_finite(op, out, "output")
-        t = Tensor.__new__(Tensor)
-        t.data, t.grad, t.name = out, None, None
-        if True in needs and MODE.grad_enabled:
-            op.inputs = args
-            op.seq = next(_SEQ)
-            t._requires_grad, t._node = True, op
-        else:
-            t._requires_grad, t._node = False, None
-        return t
-
     # conversions
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied to the host for CuPy tensors)."""
@@ -412,8 +344,8 @@ class Tensor(ArrayLike):
         return Tensor(data, requires_grad=self.requires_grad)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Backpropagate from this tensor; see :func:`chainrule.autograd.backward`."""
-        _backward(self, grad, retain_graph=retain_graph)
+        """Backpropagate from this tensor; see :func:`chainrule.engine.backward`."""
+        backward(self, None if grad is None else array_of(grad), retain_graph=retain_graph)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -430,6 +362,73 @@ class Tensor(ArrayLike):
         return f"tensor({body}{extra})"
 
 
+def apply(op: type[P.Op], *args: Any, **params: Any) -> Any:
+    """Run the primitive ``op`` on ``args``: the one way every layer and composite applies one.
+
+    Tensors are run in reverse mode: the op is recorded as the output's node when gradients are
+    enabled and some input requires one. If any argument is a :class:`~chainrule.forward.Dual`,
+    the op runs in forward mode instead (Tensors are constants there). Other arguments (arrays,
+    numbers, ``None``) are constants; a Python number next to a float tensor takes its dtype.
+
+    Args:
+        op: a primitive class from :data:`chainrule.ops.OPS` (or a user's own subclass of
+            :class:`chainrule.ops.Op`).
+        *args: the op's array inputs.
+        **params: the op's non-differentiable parameters (axis, shape, ...).
+
+    Raises:
+        ShapeError, AxisError: the inputs do not fit the op (the message names the op).
+
+    >>> from chainrule.ops import Mul
+    >>> x = Tensor([1.0, 2.0], requires_grad=True)
+    >>> y = apply(Mul, x, x)
+    >>> y.sum().backward(); x.grad
+    array([2., 4.], dtype=float32)
+    """
+    node = op()
+    arrays = []
+    needs = []
+    loose = False
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a.data)
+            needs.append(a._requires_grad)
+        else:
+            arrays.append(a)
+            needs.append(False)
+            loose = True
+    if loose:
+        for a in args:
+            if isinstance(a, ArrayLike) and not isinstance(a, Tensor):
+                # Tensor ∘ Dual: forward mode wins, the Tensor is a constant there.
+                return type(a)._apply(op, *args, **params)
+        _convert(args, arrays)
+    first = arrays[0]
+    # (a NumPy scalar first, as in 2.0 ** x, is NumPy's only if the last operand is too)
+    node.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) and isinstance(
+        arrays[-1], (np.ndarray, np.generic)) else get_backend(*arrays).xp
+    node.needs_grad = needs = tuple(needs)
+    try:
+        out = node.forward(*arrays, **params)
+    except (ValueError, np.exceptions.AxisError) as exc:
+        op_error(node, [a for a in arrays if a is not None], params, exc)
+    if MODE.detect_anomaly:
+        check_finite(node, out, "output")
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t.name = out, None, None
+    if True in needs and MODE.grad_enabled:
+        node.inputs = args
+        node.seq = next_seq()
+        t._requires_grad, t._node = True, node
+    else:
+        t._requires_grad, t._node = False, None
+    return t
+
+
+# NOTE: the operator methods of ArrayLike call ``type(self)._apply``: for a Tensor that is apply
+Tensor._apply = staticmethod(apply)
+
+
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """Make a :class:`Tensor` (float32 for Python floats).
 
@@ -442,8 +441,3 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 def as_tensor(x: Any) -> Tensor:
     """``x`` if it is a Tensor, else a new constant Tensor of it."""
     return x if isinstance(x, Tensor) else Tensor(x)
-
-
-# NOTE: at the bottom because autograd imports Tensor from here; bound once so that
-# Tensor.backward, called every training step, does no import lookup.
-from .autograd import backward as _backward  # noqa: E402

@@ -149,7 +149,6 @@ def test_modules_match_functions_and_get_loss():
     for name, cls in [("bce", nn.BCELoss), ("bce_with_logits", nn.BCEWithLogitsLoss),
                       ("mse", nn.MSELoss), ("cross_entropy", nn.CrossEntropyLoss), ("nll", nn.NLLLoss)]:
         assert type(nn.get_loss(name)) is cls
-        assert type(NF.get_loss(name)) is cls
     assert nn.get_loss("cross_entropy", label_smoothing=0.1).label_smoothing == 0.1
 
 

@@ -10,7 +10,8 @@
 
 from . import functional, init
 from .activation import (
-    ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh, get_activation,
+    ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
+    Softplus, Tanh, get_activation,
 )
 from .init import SymmetryWarning
 from .conv import Conv1d, Conv2d

@@ -9,11 +9,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import functional as F
 from ..errors import ConfigError, ShapeError
 from ..ops.conv import Conv
 from ..random import get_rng
-from ..tensor import ArrayLike, Tensor, as_dtype
+from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from . import init as I
 from .module import Module, Parameter
 
@@ -103,7 +102,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     x, unbatched = _check_input(where, x, k, w.shape[1] * groups)
     _check_fits(where, tuple(x.shape[2:]), tuple(w.shape[2:]), pad, dilation)
     args = (x, w) if bias is None else (x, w, bias)
-    y = F._cls(*args)._apply(Conv, *args, stride=stride, padding=pad, dilation=dilation,
+    y = apply(Conv, *args, stride=stride, padding=pad, dilation=dilation,
                              groups=int(groups))
     return y.squeeze(0) if unbatched else y
 
@@ -180,7 +179,7 @@ class _ConvNd(Module):
         x, unbatched = _check_input(where, x, self.k, self.in_channels)
         _check_fits(where, tuple(x.shape[2:]), self.kernel_size, self._pad, self.dilation)
         args = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
-        y = F._cls(*args)._apply(Conv, *args, stride=self.stride, padding=self._pad,
+        y = apply(Conv, *args, stride=self.stride, padding=self._pad,
                                  dilation=self.dilation, groups=self.groups)
         return y.squeeze(0) if unbatched else y
 

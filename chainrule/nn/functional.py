@@ -19,14 +19,14 @@ import numpy as np
 
 from .. import functional as _F
 from .. import ops as P
-from ..backend import array_module, get_backend
+from ..backend import array_module, get_backend, is_device
 from ..errors import ConfigError, DataError, ShapeError
 from ..functional import (
     elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
     softmax, softplus, tanh,
 )
 from ..random import get_rng
-from ..tensor import ArrayLike, Tensor, _value
+from ..tensor import ArrayLike, Tensor, apply, array_of, mode_of
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -49,16 +49,16 @@ def _lift(x: Any, like: Any = None) -> Any:
     """``x`` as a Tensor or Dual, in the mode of ``like`` (a constant target joins a forward-mode
     prediction as a Dual with zero tangent); constants take the float dtype of ``like`` so
     float32 models stay float32."""
-    if isinstance(x, ArrayLike) and (like is None or _F._cls(x) is _F._cls(like)
+    if isinstance(x, ArrayLike) and (like is None or mode_of(x) is mode_of(like)
                                      or not isinstance(x, Tensor)):
         return x
-    a = _value(x)
-    ref = a if like is None else like.data if type(like) is Tensor else _value(like)
-    a = np.asarray(a) if type(ref) is np.ndarray else array_module(ref).asarray(a)  # like's device
+    a = array_of(x)
+    ref = a if like is None else like.data if type(like) is Tensor else array_of(like)
+    a = array_module(ref).asarray(a)  # where like lives
     if like is not None and a.dtype.kind in "fiub" and like.dtype.kind == "f" \
             and not isinstance(x, ArrayLike):
         a = a.astype(like.dtype, copy=False)
-    return Tensor(a) if like is None else _F._cls(like)(a)
+    return Tensor(a) if like is None else mode_of(like)(a)
 
 
 def _same_shape(where: str, x: Any, target: Any) -> None:
@@ -68,7 +68,7 @@ def _same_shape(where: str, x: Any, target: Any) -> None:
 
 
 def _check_probabilities(where: str, y: Any) -> None:
-    v = _value(y)
+    v = array_of(y)
     if v.size and not (bool((v >= 0).all()) and bool((v <= 1).all())):
         v = get_backend(v).asnumpy(v)  # the message's numbers, on the host
         raise DataError(f"{where}: targets must lie in [0, 1]; got values from "
@@ -207,11 +207,10 @@ _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
     """``target`` as an integer index array of shape scores.shape[:-1], or None when it is a
     float target of the scores' own shape (probabilities)."""
-    t = _value(target)
-    if type(t) is not np.ndarray and not hasattr(t, "__cuda_array_interface__"):
+    t = array_of(target)
+    if type(t) is not np.ndarray and not is_device(t):
         t = np.asarray(t)  # a list
-    if type(t) is not np.ndarray or type(scores.data if type(scores) is Tensor
-                                        else _value(scores)) is not np.ndarray:
+    if is_device(t) or is_device(scores.data if type(scores) is Tensor else array_of(scores)):
         return _device_class_indices(where, scores, t)
     n_classes = scores.shape[-1] if scores.ndim else 0
     if t.dtype.kind in "iu" and t.shape == scores.shape[:-1] and t.size:
@@ -250,7 +249,7 @@ def _device_class_indices(where: str, scores: Any, t: Any) -> Any:
     """:func:`_class_indices` where the scores or the target live on a device: integer labels
     already on the scores' device are checked there with one reduction; anything else is
     checked on the host and the indices moved to the scores' device."""
-    s = _value(scores)
+    s = array_of(scores)
     bk = get_backend(s)
     if type(t) is type(s) and t.dtype.kind in "iu" and t.shape == s.shape[:-1] and t.size \
             and int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < s.shape[-1]:
@@ -265,7 +264,7 @@ def _pick(logp: Any, t: np.ndarray) -> Any:
     if logp.ndim == 1:
         return logp[int(t)]
     flat = logp.reshape(-1, logp.shape[-1])
-    rows = (np if type(t) is np.ndarray else array_module(t)).arange(flat.shape[0])
+    rows = array_module(t).arange(flat.shape[0])
     picked = flat[rows, t.reshape(-1)]
     return picked.reshape(t.shape)
 
@@ -300,7 +299,7 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
     t = _class_indices("cross_entropy", logits, target)
     n_classes = logits.shape[-1]
     if t is not None and not label_smoothing:
-        loss = _F._cls(logits)._apply(P.SoftmaxCrossEntropy, logits, target=t,
+        loss = apply(P.SoftmaxCrossEntropy, logits, target=t,
                                       mean=reduction == "mean")
         return loss if reduction == "mean" else _reduce(loss, reduction)
     logp = log_softmax(logits, axis=-1)
@@ -367,26 +366,16 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
     if not training or p == 0.0:
         return x
     x = _lift(x)
-    v = _value(x)
+    v = array_of(x)
     if p == 1.0:
         return x * 0.0
     keep = get_rng(rng).random(v.shape) >= p
     mask = keep.astype(v.dtype) * v.dtype.type(1.0 / (1.0 - p))
-    if type(v) is not np.ndarray:
+    if is_device(v):
         # NOTE: drawn from chainrule's seeded host generator and copied to the device, so a
         # seed gives the same masks on either backend and checkpoints restore them
         mask = get_backend(v).xp.asarray(mask)
     return x * mask
-
-
-def get_loss(name: str, **kwargs: Any) -> Any:
-    """The loss module called ``name``: see :func:`chainrule.nn.get_loss`.
-
-    >>> get_loss("mse")
-    MSELoss(reduction='mean')
-    """
-    from .loss import get_loss as _get_loss
-    return _get_loss(name, **kwargs)
 
 
 __all__ = [
@@ -394,7 +383,7 @@ __all__ = [
     "log_softmax", "logsumexp", "exp", "log", "linear", "one_hot",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "log_likelihood",
     "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
-    "nll_loss", "dropout", "get_loss",
+    "nll_loss", "dropout",
 ]
 
 

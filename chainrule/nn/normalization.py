@@ -9,17 +9,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import functional as F
 from ..autograd import no_grad
 from ..errors import ConfigError, ShapeError
 from ..ops.norm import Normalize
-from ..tensor import ArrayLike, Tensor, as_dtype
+from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from .module import Buffer, Module, Parameter
 
 
 def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
     """x̂ over ``axes`` with the biased variance."""
-    return F._cls(x)._apply(Normalize, x, axes=axes, eps=eps)
+    return apply(Normalize, x, axes=axes, eps=eps)
 
 
 class _BatchNorm(Module):

@@ -16,7 +16,7 @@ from .. import functional as F
 from ..backend import array_module
 from ..errors import ConfigError, ShapeError
 from ..ops.conv import Conv, MaxPool
-from ..tensor import ArrayLike, Tensor
+from ..tensor import ArrayLike, Tensor, apply
 from .conv import _check_fits, _tuple
 from .module import Module
 
@@ -63,7 +63,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
     x, unbatched = _input(where, x, k)
     padding2 = tuple((p, p) for p in pad)
     _check_fits(where, tuple(x.shape[2:]), kernel, padding2, dilation)
-    y = F._cls(x)._apply(MaxPool, x, kernel=kernel, stride=stride, padding=padding2,
+    y = apply(MaxPool, x, kernel=kernel, stride=stride, padding=padding2,
                          dilation=dilation)
     return y.squeeze(0) if unbatched else y
 
@@ -84,7 +84,7 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, k: 
     xp = _xp(x)
     w = Tensor(xp.full((1, 1) + kernel, 1.0 / np.prod(kernel), dtype=x.dtype))
     flat = x.reshape((shape[0] * shape[1], 1) + shape[2:])
-    y = F._cls(flat)._apply(Conv, flat, w, stride=stride, padding=padding2, dilation=(1,) * k)
+    y = apply(Conv, flat, w, stride=stride, padding=padding2, dilation=(1,) * k)
     y = y.reshape(shape[:2] + tuple(y.shape[2:]))
     return y.squeeze(0) if unbatched else y
 

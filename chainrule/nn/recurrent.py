@@ -18,7 +18,7 @@ from ..backend import array_module
 from ..errors import ConfigError, ShapeError
 from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
-from ..tensor import ArrayLike, Tensor, as_dtype
+from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from . import functional as NF
 from .module import Module, Parameter
 
@@ -269,7 +269,7 @@ class LSTM(RNNBase):
             xw = self._project(x, w_ih, None if b_ih is None else b_ih + b_hh, batch_first and k == 0)
             h0, c0 = (s if s is not None else self._zeros(x, n)
                       for s in states[k])
-            y = F._cls(xw, w_hh, h0, c0)._apply(Lstm, xw, w_hh, h0, c0)
+            y = apply(Lstm, xw, w_hh, h0, c0)
             x = y[:, :, :H]
             finals.append([y[-1, :, :H], y[-1, :, H:]])
             if self.dropout and self.training and k < self.num_layers - 1:
@@ -302,7 +302,7 @@ class GRU(RNNBase):
             xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
             (h0,) = (s if s is not None else self._zeros(x, n) for s in states[k])
             args = (xw, w_hh, h0) if b_hh is None else (xw, w_hh, h0, b_hh)
-            x = F._cls(*args)._apply(Gru, *args)
+            x = apply(Gru, *args)
             finals.append([x[-1]])
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = NF.dropout(x, self.dropout, True)
