@@ -774,10 +774,10 @@ def check_model_gradients(model: Any, n_features: int, batch: int = 3, max_eleme
 
 def check_ops(seed: int = 0) -> list[dict[str, Any]]:
     """Every registered primitive through :func:`chainrule.check_grad`, both AD modes, on the
-    sample inputs the gradient test uses (:mod:`chainrule.ops.samples`)."""
+    sample inputs the gradient test uses (:mod:`chainrule.samples`)."""
     from . import OPS
     from .gradcheck import GradcheckError, check_grad
-    from .ops.samples import collect
+    from .samples import collect
     table = collect()
     results = []
     for name in OPS:
@@ -785,7 +785,7 @@ def check_ops(seed: int = 0) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": name, "cases": 0, "reverse_error": 0.0,
                                  "forward_error": 0.0}
         if not cases:
-            entry["skipped"] = "no samples in chainrule/ops/samples"
+            entry["skipped"] = "no samples in chainrule/samples"
         for i, case in enumerate(cases):
             label = case.id or str(i)
             try:

@@ -20,7 +20,7 @@ from chainrule import Dual, Tensor, backend, nn, optim
 from chainrule.errors import BackendMismatch, BackendUnavailable, ConfigError
 from chainrule.nn import functional as NF
 from chainrule.ops import OPS
-from chainrule.ops.samples import collect
+from chainrule.samples import collect
 
 from . import fake_cupy
 from .fake_cupy import DeviceLeak, device

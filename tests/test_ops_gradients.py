@@ -9,7 +9,7 @@ import chainrule as cr
 from chainrule import Dual, Tensor
 from chainrule.ops import OPS
 
-from chainrule.ops.samples import collect
+from chainrule.samples import collect
 
 SAMPLES = collect()
 CASES = [pytest.param(name, case, id=f"{name}-{case.id or i}")
@@ -18,7 +18,7 @@ CASES = [pytest.param(name, case, id=f"{name}-{case.id or i}")
 
 def test_every_registered_op_has_samples():
     missing = [name for name in OPS if not SAMPLES.get(name)]
-    assert not missing, f"ops without gradient samples in chainrule/ops/samples: {missing}"
+    assert not missing, f"ops without gradient samples in chainrule/samples: {missing}"
     unknown = sorted(set(SAMPLES) - set(OPS))
     assert not unknown, f"samples for ops that are not registered: {unknown}"
 

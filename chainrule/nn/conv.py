@@ -17,7 +17,7 @@ from . import init as I
 from .module import Module, Parameter
 
 
-def _tuple(where: str, name: str, value: Any, k: int, low: int = 1) -> tuple[int, ...]:
+def int_tuple(where: str, name: str, value: Any, k: int, low: int = 1) -> tuple[int, ...]:
     """``value`` (an int or k ints, each ≥ ``low``) as a k-tuple."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * k
     if len(items) != k or any(isinstance(v, bool) or not isinstance(v, (int, np.integer))
@@ -42,7 +42,7 @@ def _padding(where: str, padding: Any, kernel: tuple, stride: tuple,
             raise ConfigError(f"{where}: padding='same' needs stride 1; got stride {stride}")
         total = tuple(d * (n - 1) for n, d in zip(kernel, dilation))
         return tuple((t // 2, t - t // 2) for t in total)
-    return tuple((p, p) for p in _tuple(where, "padding", padding, k, low=0))
+    return tuple((p, p) for p in int_tuple(where, "padding", padding, k, low=0))
 
 
 def _check_input(where: str, x: Any, k: int, channels: int) -> tuple[Any, bool]:
@@ -64,7 +64,7 @@ def _check_input(where: str, x: Any, k: int, channels: int) -> tuple[Any, bool]:
     return x, unbatched
 
 
-def _check_fits(where: str, shape: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> None:
+def check_fits(where: str, shape: tuple, kernel: tuple, padding: tuple, dilation: tuple) -> None:
     for n, kk, (lo, hi), d in zip(shape, kernel, padding, dilation):
         if n + lo + hi < d * (kk - 1) + 1:
             raise ShapeError(f"{where}: kernel {kernel} (dilation {dilation}) is larger than the "
@@ -96,11 +96,11 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
             or w.shape[0] % groups:
         raise ConfigError(f"{where}: groups must be a positive integer dividing out_channels "
                           f"{w.shape[0]}; got {groups!r}")
-    stride = _tuple(where, "stride", stride, k)
-    dilation = _tuple(where, "dilation", dilation, k)
+    stride = int_tuple(where, "stride", stride, k)
+    dilation = int_tuple(where, "dilation", dilation, k)
     pad = _padding(where, padding, w.shape[2:], stride, dilation)
     x, unbatched = _check_input(where, x, k, w.shape[1] * groups)
-    _check_fits(where, tuple(x.shape[2:]), tuple(w.shape[2:]), pad, dilation)
+    check_fits(where, tuple(x.shape[2:]), tuple(w.shape[2:]), pad, dilation)
     args = (x, w) if bias is None else (x, w, bias)
     y = apply(Conv, *args, stride=stride, padding=pad, dilation=dilation,
                              groups=int(groups))
@@ -145,17 +145,17 @@ class _ConvNd(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         where = type(self).__name__
-        (in_channels,) = _tuple(where, "in_channels", in_channels, 1)
-        (out_channels,) = _tuple(where, "out_channels", out_channels, 1)
-        (groups,) = _tuple(where, "groups", groups, 1)
+        (in_channels,) = int_tuple(where, "in_channels", in_channels, 1)
+        (out_channels,) = int_tuple(where, "out_channels", out_channels, 1)
+        (groups,) = int_tuple(where, "groups", groups, 1)
         if in_channels % groups or out_channels % groups:
             raise ConfigError(f"{where}: in_channels ({in_channels}) and out_channels "
                               f"({out_channels}) must both be divisible by groups ({groups})")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _tuple(where, "kernel_size", kernel_size, self.k)
-        self.stride = _tuple(where, "stride", stride, self.k)
-        self.dilation = _tuple(where, "dilation", dilation, self.k)
-        self.padding = padding if isinstance(padding, str) else _tuple(where, "padding", padding,
+        self.kernel_size = int_tuple(where, "kernel_size", kernel_size, self.k)
+        self.stride = int_tuple(where, "stride", stride, self.k)
+        self.dilation = int_tuple(where, "dilation", dilation, self.k)
+        self.padding = padding if isinstance(padding, str) else int_tuple(where, "padding", padding,
                                                                         self.k, low=0)
         self._pad = _padding(where, padding, self.kernel_size, self.stride, self.dilation)
         dt, g = as_dtype(dtype), get_rng(rng)
@@ -177,7 +177,7 @@ class _ConvNd(Module):
     def forward(self, x: Any) -> Any:
         where = self._name()
         x, unbatched = _check_input(where, x, self.k, self.in_channels)
-        _check_fits(where, tuple(x.shape[2:]), self.kernel_size, self._pad, self.dilation)
+        check_fits(where, tuple(x.shape[2:]), self.kernel_size, self._pad, self.dilation)
         args = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
         y = apply(Conv, *args, stride=self.stride, padding=self._pad,
                                  dilation=self.dilation, groups=self.groups)

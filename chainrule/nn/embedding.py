@@ -8,6 +8,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..errors import ConfigError, DataError
+from ..validate import check_number
 from ..random import get_rng
 from ..tensor import Tensor, as_dtype
 from .module import Module, Parameter
@@ -45,8 +46,7 @@ class Embedding(Module):
                  rng: Any = None, dtype: Any = np.float32) -> None:
         super().__init__()
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"Embedding: {name} must be a positive integer; got {v!r}")
+            check_number(v, name, "Embedding", low=1, integer=True)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ConfigError(f"Embedding: padding_idx must lie in [-{num_embeddings}, "

@@ -20,7 +20,8 @@ import numpy as np
 from .. import functional as _F
 from .. import ops as P
 from ..backend import array_module, get_backend, is_device
-from ..errors import ConfigError, DataError, ShapeError
+from ..errors import DataError, ShapeError
+from ..validate import check_choice, check_number
 from ..functional import (
     elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
     softmax, softplus, tanh,
@@ -32,9 +33,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(where: str, reduction: str, extra: tuple[str, ...] = ()) -> None:
-    if reduction not in _REDUCTIONS + extra:
-        raise ConfigError(f"{where}: unknown reduction {reduction!r}; expected one of "
-                          + ", ".join(repr(r) for r in _REDUCTIONS + extra))
+    if reduction not in _REDUCTIONS + extra:  # (the validator only when it fails: every step)
+        check_choice(reduction, "reduction", where, _REDUCTIONS + extra)
 
 
 def _reduce(loss: Any, reduction: str) -> Any:
@@ -293,8 +293,8 @@ def cross_entropy(logits: Any, target: Any, label_smoothing: float = 0.0,
     0.4076
     """
     _check_reduction("cross_entropy", reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ConfigError(f"cross_entropy: label_smoothing must lie in [0, 1]; got {label_smoothing}")
+    if label_smoothing != 0.0:
+        check_number(label_smoothing, "label_smoothing", "cross_entropy", low=0, high=1)
     logits = _lift(logits)
     t = _class_indices("cross_entropy", logits, target)
     n_classes = logits.shape[-1]
@@ -361,8 +361,8 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
     >>> sorted(set(y.numpy().tolist()))
     [0.0, 2.0]
     """
-    if not 0.0 <= p <= 1.0:
-        raise ConfigError(f"dropout: p must lie in [0, 1]; got {p}")
+    if not (type(p) is float and 0.0 <= p <= 1.0):  # (the validator only off the fast path)
+        p = check_number(p, "p", "dropout", low=0, high=1, label="dropout probability p")
     if not training or p == 0.0:
         return x
     x = _lift(x)

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_backend
+from ..backend import on_backend_of
 from ..errors import ConfigError, ShapeError
+from ..validate import check_choice, check_number
 from ..random import get_rng
 from ..tensor import Tensor
 
@@ -39,10 +40,7 @@ def _array(tensor: Any) -> Any:
 
 def _fill(tensor: Any, values: np.ndarray) -> Any:
     a = _array(tensor)
-    if type(a) is np.ndarray:
-        a[...] = values  # assignment casts to the parameter's dtype
-    else:
-        a[...] = get_backend(a).xp.asarray(values, dtype=a.dtype)
+    a[...] = on_backend_of(a, values, dtype=a.dtype)
     return tensor
 
 
@@ -61,7 +59,7 @@ def _fan(tensor: Any, mode: str, where: str) -> int:
         return fan_in
     if mode == "fan_out":
         return fan_out
-    raise ConfigError(f"{where}: mode must be 'fan_in' or 'fan_out'; got {mode!r}")
+    check_choice(mode, "mode", where, ("fan_in", "fan_out"))
 
 
 _GAINS = ("linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu",
@@ -134,8 +132,7 @@ def normal_(tensor: Any, mean: float = 0.0, std: float = 1.0, rng: Any = None) -
     >>> normal_(np.zeros(2), std=0.1, rng=0).round(3)
     array([ 0.013, -0.013])
     """
-    if not std >= 0:
-        raise ConfigError(f"normal_: std must be >= 0; got {std}")
+    check_number(std, "std", "normal_", low=0)
     return _fill(tensor, get_rng(rng).normal(mean, std, size=_array(tensor).shape))
 
 

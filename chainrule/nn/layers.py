@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError
+from ..validate import check_number
 from ..random import get_rng
 from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
@@ -48,11 +49,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng: Any = None,
                  init: str | Callable[..., Any] = "default", dtype: Any = np.float32) -> None:
         super().__init__()
-        if int(in_features) < 1 or int(out_features) < 1 or int(in_features) != in_features \
-                or int(out_features) != out_features:
-            raise ConfigError(f"Linear: in_features and out_features must be positive integers; "
-                              f"got {in_features!r} and {out_features!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = check_number(in_features, "in_features", "Linear", low=1, integer=True)
+        self.out_features = check_number(out_features, "out_features", "Linear", low=1, integer=True)
         dt = as_dtype(dtype)
         initializer = I.get_initializer(init)
         g = get_rng(rng)
@@ -120,13 +118,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: Any = None) -> None:
         super().__init__()
-        try:
-            ok = 0.0 <= float(p) <= 1.0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ConfigError(f"Dropout: p must be a probability in [0, 1]; got {p!r}")
-        self.p = float(p)
+        self.p = check_number(p, "p", "Dropout", low=0, high=1, label="dropout probability p")
         # An int seed becomes one generator here, so successive calls draw different masks.
         self.rng = None if rng is None else get_rng(rng)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..validate import check_choice, check_number
 from . import functional as NF
 from .module import Module
 
@@ -15,9 +16,7 @@ class _Loss(Module):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in self._reductions:
-            raise ConfigError(f"{type(self).__name__}: unknown reduction {reduction!r}; expected "
-                              "one of " + ", ".join(repr(r) for r in self._reductions))
+        check_choice(reduction, "reduction", type(self).__name__, self._reductions)
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -79,10 +78,8 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, label_smoothing: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        if not 0.0 <= float(label_smoothing) <= 1.0:
-            raise ConfigError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1]; got "
-                              f"{label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = check_number(label_smoothing, "label_smoothing", "CrossEntropyLoss",
+                                            low=0, high=1)
 
     def forward(self, logits: Any, target: Any) -> Any:
         return NF.cross_entropy(logits, target, self.label_smoothing, self.reduction)

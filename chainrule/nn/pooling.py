@@ -17,7 +17,7 @@ from ..backend import array_module
 from ..errors import ConfigError, ShapeError
 from ..ops.conv import Conv, MaxPool
 from ..tensor import ArrayLike, Tensor, apply
-from .conv import _check_fits, _tuple
+from .conv import check_fits, int_tuple
 from .module import Module
 
 
@@ -40,10 +40,10 @@ def _xp(x: Any) -> Any:
 
 def _pool_args(where: str, k: int, kernel_size: Any, stride: Any, padding: Any,
                dilation: Any = 1) -> tuple[tuple[int, ...], ...]:
-    kernel = _tuple(where, "kernel_size", kernel_size, k)
-    stride = kernel if stride is None else _tuple(where, "stride", stride, k)
-    pad = _tuple(where, "padding", padding, k, low=0)
-    dilation = _tuple(where, "dilation", dilation, k)
+    kernel = int_tuple(where, "kernel_size", kernel_size, k)
+    stride = kernel if stride is None else int_tuple(where, "stride", stride, k)
+    pad = int_tuple(where, "padding", padding, k, low=0)
+    dilation = int_tuple(where, "dilation", dilation, k)
     if any(2 * p > n for p, n in zip(pad, kernel)):
         raise ConfigError(f"{where}: padding {pad} must be at most half the kernel size {kernel}")
     return kernel, stride, pad, dilation
@@ -62,7 +62,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
     kernel, stride, pad, dilation = _pool_args(where, k, kernel_size, stride, padding, dilation)
     x, unbatched = _input(where, x, k)
     padding2 = tuple((p, p) for p in pad)
-    _check_fits(where, tuple(x.shape[2:]), kernel, padding2, dilation)
+    check_fits(where, tuple(x.shape[2:]), kernel, padding2, dilation)
     y = apply(MaxPool, x, kernel=kernel, stride=stride, padding=padding2,
                          dilation=dilation)
     return y.squeeze(0) if unbatched else y
@@ -80,7 +80,7 @@ def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, k: 
     x, unbatched = _input(where, x, k)
     padding2 = tuple((p, p) for p in pad)
     shape = tuple(x.shape)
-    _check_fits(where, shape[2:], kernel, padding2, (1,) * k)
+    check_fits(where, shape[2:], kernel, padding2, (1,) * k)
     xp = _xp(x)
     w = Tensor(xp.full((1, 1) + kernel, 1.0 / np.prod(kernel), dtype=x.dtype))
     flat = x.reshape((shape[0] * shape[1], 1) + shape[2:])
@@ -110,7 +110,7 @@ def adaptive_avg_pool(x: Any, output_size: Any, k: int = 2) -> Any:
     x, unbatched = _input(where, x, k)
     size = tuple(x.shape[2 + i] if o is None else o for i, o in enumerate(
         output_size if isinstance(output_size, (tuple, list)) else (output_size,) * k))
-    size = _tuple(where, "output_size", size, k)
+    size = int_tuple(where, "output_size", size, k)
     if all(o == 1 for o in size):
         y = x.mean(axis=tuple(range(2, 2 + k)), keepdims=True)
     else:

@@ -16,6 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import array_module
 from ..errors import ConfigError, ShapeError
+from ..validate import check_choice
 from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
@@ -125,28 +126,10 @@ class RNNBase(Module):
         xp = array_module(x.data if isinstance(x, Tensor) else x.primal)
         return type(x)(xp.zeros((n, self.hidden_size), self.dtype))
 
-    def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
-        raise ConfigError(f"{type(self).__name__} does not define a recurrence step")
-
     def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
         """All layers over the input; ``states`` per layer, one list per state kind. Returns
-        the time-major output."""
-        t_len, n = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
-        finals = []
-        for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
-            state = [s if s is not None else self._zeros(x, n)
-                     for s in states[k]]
-            outs = []
-            for t in range(t_len):
-                state = self._step(xw[t], state, w_hh, b_hh)
-                outs.append(state[0])
-            x = F.stack(outs, axis=0)
-            finals.append(state)
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = NF.dropout(x, self.dropout, True)
-        return x, finals
+        the time-major output and each layer's final states."""
+        raise NotImplementedError
 
     def forward(self, x: Any, hx: Any = None) -> tuple[Any, Any]:
         """Run the layers over a sequence.
@@ -228,11 +211,29 @@ class RNN(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, rng: Any = None, dtype: Any = np.float32) -> None:
-        if nonlinearity not in ("tanh", "relu"):
-            raise ConfigError(f"RNN: nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}")
+        check_choice(nonlinearity, "nonlinearity", "RNN", ("tanh", "relu"))
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, rng, dtype)
+
+    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
+        # the plain recurrence h_t = f(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), one step at a time
+        t_len, n = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
+        finals = []
+        for k in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._layer(k)
+            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
+            state = [s if s is not None else self._zeros(x, n)
+                     for s in states[k]]
+            outs = []
+            for t in range(t_len):
+                state = self._step(xw[t], state, w_hh, b_hh)
+                outs.append(state[0])
+            x = F.stack(outs, axis=0)
+            finals.append(state)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = NF.dropout(x, self.dropout, True)
+        return x, finals
 
     def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
         a = xw + F.linear(state[0], w_hh, b_hh)

@@ -25,8 +25,6 @@ OPS: dict[str, type[Op]] = {}
 class Op:
     """Base of every primitive; see the module docstring for the contract."""
 
-    differentiable: bool = True
-
     # Set by the engine before ``forward`` runs.
     xp: Any
     needs_grad: tuple[bool, ...]

@@ -1,5 +1,8 @@
 """Sample inputs for every registered primitive, one module per family of ops.
 
+They sit above the ops and the Tensor (each case runs its op through
+:func:`chainrule.tensor.apply`, in reverse or forward mode), beside the gradient checks.
+
 Each module defines ``SAMPLES: dict[str, list[Case]]`` keyed by the op's class name. The
 gradient test (tests/test_ops_gradients.py) and ``chainrule gradcheck --ops`` both walk
 ``chainrule.ops.OPS`` with these samples; the test fails for an op without samples.
@@ -15,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..tensor import apply as _apply
+
 
 @dataclass
 class Case:
@@ -28,8 +33,7 @@ class Case:
 
 def apply(op_cls: type, **params: Any) -> Callable[..., Any]:
     """f(*xs) = op_cls applied to xs in whichever mode (Tensor or Dual) xs are in."""
-    from ...tensor import apply  # (the samples are test data: read above the ops they test)
-    return lambda *xs: apply(op_cls, *xs, **params)
+    return lambda *xs: _apply(op_cls, *xs, **params)
 
 
 def collect() -> dict[str, list[Case]]:
