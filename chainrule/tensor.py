@@ -362,6 +362,7 @@ class Tensor(ArrayLike):
         return f"tensor({body}{extra})"
 
 
+# NOTE: one function on purpose: every op of every step goes through it (see engine.backward)
 def apply(op: type[P.Op], *args: Any, **params: Any) -> Any:
     """Run the primitive ``op`` on ``args``: the one way every layer and composite applies one.
 
