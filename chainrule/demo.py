@@ -17,6 +17,7 @@ import numpy as np
 
 from . import random as crandom
 from .data import Standardizer, admissions, digits_binary, load_digits, train_test_split
+from .errors import MissingDependency
 from .io import atomic_write
 from .models import MLP, Perceptron
 from .nn import functional as NF
@@ -114,7 +115,7 @@ def _plots(out: Path, histories: dict, net: MLP, p: Perceptron, X: np.ndarray, y
             plot_weights(net.layers[0].weight.data, out / "zero_vs_one_hidden_units.png",
                          title="0 vs 1: hidden units' weights"),
         ]
-    except ImportError as exc:
+    except MissingDependency as exc:  # matplotlib, the plot extra
         print(f"plots skipped: {exc}")
         return []
     return [f.name for f in files]

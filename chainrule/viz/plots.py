@@ -8,14 +8,13 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..data._errors import require
+from ..optional import require
 
 
 def _pyplot() -> Any:
-    mpl = require("matplotlib", "plots", "pip install chainrule[plot]")
+    mpl = require("matplotlib", "plot", "plots")
     mpl.use("Agg")  # files only: never needs a display
-    import matplotlib.pyplot as plt
-    return plt
+    return require("matplotlib.pyplot", "plot", "plots")
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -23,8 +22,7 @@ def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    require("matplotlib.pyplot", "plot", "plots").close(fig)
     return path
 
 
