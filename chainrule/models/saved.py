@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Table
+from ..data import Standardizer, Table, TabularData
 from ..errors import DataError, ShapeError
+from ..metrics import classification_metrics, regression_metrics
 from ..train import predict as _outputs
 from .heads import Head, get_head
 
@@ -96,6 +97,30 @@ class SavedModel:
                    None if "scale" not in std else np.asarray(std["scale"], dtype=np.float64),
                    float(tstd.get("mean", 0.0)), float(tstd.get("scale", 1.0)))
 
+    @classmethod
+    def for_data(cls, model: Any, data: TabularData, task: str, classes: list[Any] | None,
+                 X: np.ndarray, y: np.ndarray, standardize: bool = True) -> SavedModel:
+        """``model`` for ``data``'s columns, with the standardization of the training rows
+        ``X`` (and of a regression target ``y``) when ``standardize``.
+
+        >>> from chainrule.data import encode_target, load_dataset
+        >>> from chainrule.models import MLP
+        >>> data = load_dataset("regression")
+        >>> task, classes, y = encode_target(data)
+        >>> s = SavedModel.for_data(MLP([1, 1], task=task), data, task, classes, data.X, y)
+        >>> s.features, round(float(s.targets(y).std()), 6)
+        (['x1'], 1.0)
+        """
+        mean = scale = None
+        tmean, tscale = 0.0, 1.0
+        if standardize:
+            scaler = Standardizer().fit(X)
+            mean, scale = scaler.mean_, scaler.scale_
+            if not get_head(task).is_classifier:
+                tmean, tscale = float(np.mean(y)), float(np.std(y)) or 1.0
+        return cls(model, "<memory>", task, data.features, data.target_name, classes, mean,
+                   scale, tmean, tscale)
+
     def metadata(self) -> dict[str, Any]:
         """The metadata :meth:`from_metadata` reads, as JSON-able values."""
         meta: dict[str, Any] = {"task": self.task, "features": self.features,
@@ -159,6 +184,13 @@ class SavedModel:
         if not self.head.is_classifier:
             return self.values(X)
         return [self.classes[int(i)] for i in self.predict_indices(X)]
+
+    def metrics(self, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        """:func:`~chainrule.metrics.classification_metrics` against class indices ``y``, or
+        :func:`~chainrule.metrics.regression_metrics` against values, on raw feature rows."""
+        if self.head.is_classifier:
+            return classification_metrics(y, self.proba(X), self.classes)
+        return regression_metrics(y, self.values(X))
 
     def feature_matrix(self, table: Table, target: str | None = None) -> tuple[np.ndarray, list[str]]:
         """The model's feature columns of ``table``, by name when the file records names.
