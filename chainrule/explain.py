@@ -130,6 +130,7 @@ class BackpropTrace:
                         for k, v in vars(layer).items()} for layer in self.layers],
         }
 
+    # NOTE: one printed table, section after section in the order the notes work it.
     def table(self, digits: int = 6) -> str:
         """The trace as text tables a learner can follow line by line.
 
@@ -273,6 +274,8 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
     return a.reshape(-1)
 
 
+# NOTE: the hand method of NOTES.md 4 in its order (forward, error, deltas from the top,
+# gradients and updates) is meant to be read top to bottom as one algorithm.
 def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squared") -> BackpropTrace:
     """One step of backpropagation by the notes' δ recursion (NOTES.md 4), in NumPy.
 
