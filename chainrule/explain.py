@@ -18,6 +18,7 @@ Weights are written w_ij, from unit i (below) to unit j (above): ``Linear.weight
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +130,7 @@ class BackpropTrace:
                         for k, v in vars(layer).items()} for layer in self.layers],
         }
 
+    # NOTE: one printed table, section after section in the order the notes work it.
     def table(self, digits: int = 6) -> str:
         """The trace as text tables a learner can follow line by line.
 
@@ -272,6 +274,8 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
     return a.reshape(-1)
 
 
+# NOTE: the hand method of NOTES.md 4 in its order (forward, error, deltas from the top,
+# gradients and updates) is meant to be read top to bottom as one algorithm.
 def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squared") -> BackpropTrace:
     """One step of backpropagation by the notes' δ recursion (NOTES.md 4), in NumPy.
 
@@ -365,4 +369,46 @@ def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squ
                          layers=trace_layers)
 
 
-__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace"]
+def example_network(sizes: Sequence[int], seed: int = 0) -> Any:
+    """A float64 dense sigmoid network ``nn.Sequential(Linear, Sigmoid, ...)`` whose weights
+    and biases are drawn from U(−1, 1) and rounded to two decimals, so every product in a
+    trace can be checked by hand.
+
+    >>> net = example_network([2, 2, 1], seed=0)
+    >>> [tuple(p.shape) for p in net.parameters()]
+    [(2, 2), (2,), (1, 2), (1,)]
+    """
+    from .nn import Linear, Sequential, Sigmoid
+    rng = np.random.default_rng(seed)
+    layers: list[Any] = []
+    state = {}
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [Linear(a, b, rng=rng), Sigmoid()]
+        state[f"{2 * k}.weight"] = np.round(rng.uniform(-1, 1, (b, a)), 2)
+        state[f"{2 * k}.bias"] = np.round(rng.uniform(-1, 1, b), 2)
+    net = Sequential(*layers).double()
+    net.load_state_dict(state)
+    return net
+
+
+def engine_difference(model: Any, trace: BackpropTrace) -> float:
+    """The largest difference between the hand-computed gradients of ``trace`` and those of
+    ``loss.backward()`` (reverse-mode AD by the engine) on the same example and loss.
+
+    >>> net = example_network([2, 2, 1])
+    >>> engine_difference(net, backprop_trace(net, [0.05, 0.1], [1.0])) < 1e-12
+    True
+    """
+    from .nn import functional as NF
+    from .tensor import Tensor
+    model.zero_grad()
+    out = model(Tensor(trace.x.reshape(1, -1)))
+    t = trace.target.reshape(1, -1)
+    E = (NF.half_sum_squared_error(out, t) if trace.loss == "squared"
+         else NF.binary_cross_entropy(out, t, reduction="sum"))
+    E.backward()
+    want = trace.gradients()
+    return max(float(np.max(np.abs(p.grad - want[n]))) for n, p in model.named_parameters())
+
+
+__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace", "example_network", "engine_difference"]

@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import functional as F
 from .backend import require_host
 from .errors import ChainruleError
 from .forward import Dual
+from .ops import OPS
 from .tensor import Tensor
 
 
@@ -23,14 +25,6 @@ class GradcheckError(ChainruleError, AssertionError):
 
 
 _WHY = "finite differences in float64 on the host"
-
-
-def _scalar(out: Any) -> float:
-    if isinstance(out, Tensor):
-        return float(out.data.sum())
-    if isinstance(out, Dual):
-        return float(out.primal.sum())
-    return float(np.sum(out))
 
 
 def _value(out: Any) -> np.ndarray:
@@ -158,4 +152,121 @@ def check_grad(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6, atol: flo
     return GradcheckReport(name, rev_err, fwd_err)
 
 
-__all__ = ["GradcheckError", "GradcheckReport", "check_grad", "numerical_grad"]
+# --- whole models and every registered primitive ---------------------------------------------
+
+def _swap(owner: Any, attr: str, value: Any) -> Any:
+    """Set ``owner.attr`` to ``value``; return what it held."""
+    old = getattr(owner, attr)
+    setattr(owner, attr, value)
+    return old
+
+
+def _parameter_function(model: Any, owner: Any, attr: str, x: Tensor, full: np.ndarray,
+                        idx: np.ndarray | None) -> Callable[[Any], Any]:
+    """``model(x)`` as a function of one parameter, or of its entries ``idx`` (the others
+    held fixed as constants), by putting the argument in the parameter's place for the call."""
+    if idx is None:
+        def weight(w: Any) -> Any:
+            return w
+    else:
+        rest = np.setdiff1d(np.arange(full.size), idx)
+        inverse = np.argsort(np.concatenate([idx, rest]))
+        fixed = Tensor(full.reshape(-1)[rest])
+
+        def weight(sub: Any) -> Any:
+            return F.concatenate([sub, fixed])[inverse].reshape(full.shape)
+
+    def f(w: Any) -> Any:
+        old = _swap(owner, attr, weight(w))
+        try:
+            return model(x)
+        finally:
+            _swap(owner, attr, old)
+    return f
+
+
+def check_model_gradients(model: Any, n_features: int, batch: int = 3, max_elements: int = 100,
+                          seed: int = 0, atol: float = 1e-5,
+                          rtol: float = 1e-4) -> list[dict[str, Any]]:
+    """Check every parameter's gradient of ``model(x)`` on random float64 inputs, in reverse
+    and forward mode, against central differences (:func:`check_grad`).
+
+    Parameters with more than ``max_elements`` entries are checked on that many entries
+    chosen at random (the rest held fixed), which keeps big models to seconds. The model is
+    switched to float64 and eval mode in place (dropout off).
+
+    Args:
+        model: a module mapping (batch, n_features) inputs to outputs: anything with
+            ``named_parameters()``, ``named_modules()``, ``double()`` and ``eval()``.
+        n_features: the width of the random inputs.
+        batch: how many random inputs (standard normal).
+        max_elements: the most entries checked per parameter.
+        seed: seeds the inputs, the sampled entries and the random cotangent.
+        atol: absolute tolerance of :func:`check_grad`.
+        rtol: relative tolerance.
+
+    Returns:
+        One dict per parameter: name, shape, checked, total, reverse and forward error, and
+        ``error`` (the GradcheckError message) when the check failed.
+
+    >>> from chainrule import nn
+    >>> [r["name"] for r in check_model_gradients(nn.Linear(3, 2), 3)]
+    ['weight', 'bias']
+    """
+    model.double().eval()
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((batch, n_features)))
+    modules = dict(model.named_modules())
+    results = []
+    for name, p in list(model.named_parameters()):
+        owner_name, _, attr = name.rpartition(".")
+        full = np.asarray(p.data, dtype=np.float64)
+        idx = None if full.size <= max_elements else \
+            np.sort(rng.choice(full.size, max_elements, replace=False))
+        f = _parameter_function(model, modules[owner_name], attr, x, full, idx)
+        point = full if idx is None else full.reshape(-1)[idx]
+        entry: dict[str, Any] = {"name": name, "shape": list(full.shape), "checked": point.size,
+                                 "total": full.size}
+        try:
+            rep = check_grad(f, point, atol=atol, rtol=rtol, name=name, seed=seed)
+            entry.update(reverse_error=rep.reverse_error, forward_error=rep.forward_error)
+        except GradcheckError as exc:
+            entry["error"] = str(exc)
+        results.append(entry)
+    return results
+
+
+def check_ops(seed: int = 0) -> list[dict[str, Any]]:
+    """Every registered primitive through :func:`check_grad`, both AD modes, on the sample
+    inputs the gradient test uses (:mod:`chainrule.samples`).
+
+    Returns:
+        One dict per op in :data:`chainrule.ops.OPS`: name, the number of sample cases that
+        passed, the largest reverse and forward error, ``errors`` (the failures' messages)
+        and ``skipped`` for an op without samples.
+    """
+    from .samples import collect  # NOTE: imports every family's samples; only when asked
+    table = collect()
+    results = []
+    for name in OPS:
+        cases = table.get(name, [])
+        entry: dict[str, Any] = {"name": name, "cases": 0, "reverse_error": 0.0,
+                                 "forward_error": 0.0}
+        if not cases:
+            entry["skipped"] = "no samples in chainrule/samples"
+        for i, case in enumerate(cases):
+            label = case.id or str(i)
+            try:
+                rep = check_grad(case.f, *case.inputs, name=f"{name}[{label}]", seed=seed, **case.tol)
+            except GradcheckError as exc:
+                entry.setdefault("errors", []).append(str(exc))
+                continue
+            entry["cases"] += 1
+            entry["reverse_error"] = max(entry["reverse_error"], rep.reverse_error)
+            entry["forward_error"] = max(entry["forward_error"], rep.forward_error)
+        results.append(entry)
+    return results
+
+
+__all__ = ["GradcheckError", "GradcheckReport", "check_grad", "numerical_grad",
+           "check_model_gradients", "check_ops"]

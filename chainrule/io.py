@@ -247,6 +247,15 @@ def load(path: str | os.PathLike, model: Any = None, with_metadata: bool = False
     return (model, meta.get("metadata") or {}) if with_metadata else model
 
 
+def load_model(path: str | os.PathLike) -> Any:
+    """A model file as a :class:`~chainrule.models.saved.SavedModel`: the model with the
+    feature names, classes and standardization saved beside it (a file saved from Python
+    without them: features by position, nothing standardized)."""
+    from .models.saved import SavedModel  # NOTE: io sits below models; the import goes down
+    model, meta = load(path, with_metadata=True)
+    return SavedModel.from_metadata(model, meta, str(path))
+
+
 def _flatten_state(state: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
     """JSON skeleton of a nested state with its arrays moved into ``arrays``."""
     if isinstance(state, np.ndarray):

@@ -1,22 +1,27 @@
-"""Metrics on predictions and targets (NumPy arrays or Tensors in, Python numbers out)."""
+"""Metrics on predictions and targets (NumPy arrays or Tensors in, Python numbers out).
+
+The report metrics (:func:`classification_metrics`, :func:`regression_metrics`) take their
+arguments in scikit-learn's order, ``(y_true, y_pred_or_proba)``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .backend import get_backend
+from .backend import to_host
 from .errors import ShapeError
+from .tensor import Tensor
+
+__all__ = ["predicted_classes", "accuracy", "log_likelihood", "mean_squared_error",
+           "confusion_matrix", "classification_metrics", "regression_metrics"]
 
 
 def _np(a: Any) -> np.ndarray:
     """``a`` (an array, a Tensor, a CuPy array or a sequence) as a NumPy array on the host."""
-    if isinstance(a, np.ndarray):
-        return np.asarray(a)
-    if hasattr(a, "data") and not hasattr(a, "__cuda_array_interface__"):
-        a = a.data  # a Tensor (a CuPy array's .data is its device pointer, not its values)
-    return get_backend(a).asnumpy(a) if hasattr(a, "__cuda_array_interface__") else np.asarray(a)
+    return to_host(a.data if isinstance(a, Tensor) else a)
 
 
 def predicted_classes(output: Any, threshold: float = 0.0) -> np.ndarray:
@@ -69,3 +74,71 @@ def confusion_matrix(pred: Any, target: Any, num_classes: int | None = None) -> 
     p, y = _np(pred).reshape(-1).astype(np.int64), _np(target).reshape(-1).astype(np.int64)
     n = num_classes or int(max(p.max(initial=-1), y.max(initial=-1)) + 1)
     return np.bincount(y * n + p, minlength=n * n).reshape(n, n)
+
+
+def _same_rows(name: str, y: np.ndarray, other: np.ndarray) -> None:
+    if len(y) != len(other):
+        raise ShapeError(f"{name}: {len(y)} targets but {len(other)} rows of predictions")
+
+
+def classification_metrics(y_true: Any, proba: Any,
+                           classes: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Accuracy, mean log-loss and the confusion matrix of class probabilities.
+
+    The log-loss is −(1/n) Σ ln p(true class) (NOTES.md 3), with p clipped to [1e-12, 1];
+    the predicted class is each row's most probable one.
+
+    Args:
+        y_true: each row's class index, 0..C−1.
+        proba: (rows, C) class probabilities.
+        classes: the C class labels, for the report (default 0..C−1).
+
+    Returns:
+        ``{"n", "accuracy", "log_loss", "classes", "confusion_matrix"}``; the matrix is a
+        list of rows, true class by predicted class.
+
+    Raises:
+        ShapeError: a different number of targets and probability rows.
+
+    >>> m = classification_metrics(np.array([0, 0]), np.array([[0.9, 0.1], [0.4, 0.6]]))
+    >>> m["accuracy"], round(m["log_loss"], 4), m["confusion_matrix"]   # −(ln 0.9 + ln 0.4)/2
+    (0.5, 0.5108, [[1, 1], [0, 0]])
+    """
+    y = _np(y_true).reshape(-1).astype(np.int64)
+    p = _np(proba)
+    p = p.reshape(len(p), -1)
+    _same_rows("classification_metrics", y, p)
+    classes = list(range(p.shape[1])) if classes is None else list(classes)
+    pred = p.argmax(axis=1)
+    p_true = np.clip(p[np.arange(len(y)), y], 1e-12, 1.0)
+    return {"n": int(len(y)), "accuracy": float(np.mean(pred == y)),
+            "log_loss": float(-np.mean(np.log(p_true))),
+            "classes": classes,
+            "confusion_matrix": confusion_matrix(pred, y, len(classes)).tolist()}
+
+
+def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
+    """MSE, RMSE, MAE and R² = 1 − MSE / var(y) in the target's units.
+
+    Args:
+        y_true: the targets.
+        y_pred: the predictions, one per target.
+
+    Returns:
+        ``{"n", "mse", "rmse", "mae", "r2"}`` (R² is nan for a constant target).
+
+    Raises:
+        ShapeError: a different number of targets and predictions.
+
+    >>> m = regression_metrics(np.array([1.0, 3.0, 3.0]), np.array([1.0, 2.0, 4.0]))
+    >>> round(m["mse"], 4), round(m["mae"], 4), round(m["r2"], 4)   # var(y) = 8/9
+    (0.6667, 0.6667, 0.25)
+    """
+    y = _np(y_true).reshape(-1).astype(np.float64)
+    pred = _np(y_pred).reshape(-1).astype(np.float64)
+    _same_rows("regression_metrics", y, pred)
+    d = pred - y
+    mse = float(np.mean(d ** 2))
+    var = float(np.var(y))
+    return {"n": int(len(y)), "mse": mse, "rmse": float(np.sqrt(mse)),
+            "mae": float(np.mean(np.abs(d))), "r2": 1.0 - mse / var if var > 0 else float("nan")}

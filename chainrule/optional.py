@@ -7,11 +7,13 @@ error names the extra to install, as a command that can be pasted.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 from types import ModuleType
 
 from .errors import MissingDependency
 
-__all__ = ["EXTRAS", "require", "install_hint"]
+__all__ = ["EXTRAS", "require", "install_hint", "installed_version"]
 
 #: The extras of ``pyproject.toml``: what each one gives a user.
 EXTRAS = {
@@ -57,3 +59,25 @@ def require(module: str, extra: str, what: str) -> ModuleType:
         raise MissingDependency(
             f"{what} needs the optional package {module.split('.')[0]!r}, which is not "
             f"installed; install it with: {install_hint(extra)}") from exc
+
+
+def installed_version(module: str, distribution: str | None = None) -> str | None:
+    """The installed version of an optional package, found without importing it.
+
+    Args:
+        module: the top-level module, e.g. ``"sklearn"``.
+        distribution: its distribution name when it differs (``"scikit-learn"``).
+
+    Returns:
+        The version, ``"installed"`` when the module is there without distribution
+        metadata, or None when it is absent.
+
+    >>> installed_version("no_such_module_xyz") is None
+    True
+    """
+    if importlib.util.find_spec(module) is None:
+        return None
+    try:
+        return importlib.metadata.version(distribution or module)
+    except importlib.metadata.PackageNotFoundError:
+        return "installed"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -83,6 +84,8 @@ def test_subcommand_help_lists_options_and_bundled_sets(capsys):
     for piece in ("--target", "--hidden", "--optimizer", "--val-fraction", "--no-standardize",
                   "moons", "digits-0-1", "regression"):
         assert piece in out
+    # the activation choices are the library's one table of hidden-layer activations
+    assert "{" + ",".join(chainrule.nn.HIDDEN_ACTIVATIONS) + "}" in out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -95,6 +98,14 @@ def test_subcommand_help_lists_options_and_bundled_sets(capsys):
     (["train", "moons", "--out", "x", "--optimizer", "newton"], "invalid choice"),
     (["gradcheck"], "give a MODEL file, --ops, or both"),
     (["explain", "--sizes", "3"], "at least two sizes"),
+    (["train", "moons", "--out", "x", "--lr", "-1"], "argument --lr: must be > 0; got -1"),
+    (["train", "moons", "--out", "x", "--lr", "nan"], "argument --lr: must be > 0; got nan"),
+    (["train", "moons", "--out", "x", "--lr", "fast"], "argument --lr: expected a float"),
+    (["train", "moons", "--out", "x", "--val-fraction", "1"], "must be in [0, 1); got 1"),
+    (["train", "moons", "--out", "x", "--val-fraction", "y"], "expected a number; got 'y'"),
+    (["train", "moons", "--out", "x", "--hidden", "8,0"], "layer sizes must be >= 1"),
+    (["train", "moons", "--out", "x", "--activation", "softmax"], "invalid choice"),
+    (["gradcheck", "--ops", "--batch", "0"], "argument --batch: must be > 0; got 0"),
 ])
 def test_usage_errors_exit_2(capsys, argv, message):
     code, out, err = run(capsys, *argv)
@@ -401,6 +412,14 @@ def test_info_lists_versions_extras_and_ops(capsys):
     info = json.loads(out)
     assert info["ops"] == list(chainrule.OPS) and info["numpy"] == np.__version__
     assert (info["extras"]["matplotlib"] is not None) == HAVE_MPL
+
+
+def test_info_versions_come_from_the_optional_helper():
+    from chainrule.optional import installed_version
+    assert installed_version("numpy") == np.__version__
+    assert installed_version("no_such_module_xyz", "no-such-dist") is None
+    if HAVE_MPL:
+        assert installed_version("matplotlib") == importlib.metadata.version("matplotlib")
 
 
 def test_demo_passes_its_options_to_demo_run(monkeypatch, capsys, tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainrule import ConfigError, DataError, ShapeError, Tensor, nn
-from chainrule.explain import backprop_trace
+from chainrule.explain import backprop_trace, engine_difference, example_network
 from chainrule.models import MLP
 from chainrule.nn import functional as NF
 
@@ -185,3 +185,28 @@ def test_bad_models_and_examples():
         backprop_trace(net, [0, 0], [0], loss="hinge")
     with pytest.raises(ConfigError, match="lr"):
         backprop_trace(net, [0, 0], [0], lr=0)
+
+
+# --- the command line's network and its engine check -------------------------------------------
+
+def test_example_network_has_two_decimal_weights_fixed_by_the_seed():
+    net = example_network([3, 2, 2], seed=4)
+    assert [type(m).__name__ for m in net] == ["Linear", "Sigmoid", "Linear", "Sigmoid"]
+    for p in net.parameters():
+        assert p.data.dtype == np.float64 and np.all(np.abs(p.data) <= 1)
+        np.testing.assert_array_equal(p.data, np.round(p.data, 2))
+    again = example_network([3, 2, 2], seed=4).state_dict()
+    assert all(np.array_equal(v, again[k]) for k, v in net.state_dict().items())
+    other = example_network([3, 2, 2], seed=5).state_dict()
+    assert not np.array_equal(other["0.weight"], again["0.weight"])
+
+
+@pytest.mark.parametrize("loss", ["squared", "log"])
+def test_engine_difference_compares_the_trace_with_backward(loss):
+    net = example_network([2, 3, 2], seed=1)
+    trace = backprop_trace(net, [0.3, -0.7], [1.0, 0.0], loss=loss)
+    assert engine_difference(net, trace) < 1e-12
+    assert engine_difference(net, trace) < 1e-12          # gradients are zeroed, not summed
+    # a wrong hand gradient shows up as the difference
+    trace.layers[0].grad_w[0, 0] += 0.25
+    assert engine_difference(net, trace) == pytest.approx(0.25)

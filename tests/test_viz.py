@@ -171,3 +171,51 @@ def test_render_with_whatever_dot_this_machine_has(tmp_path):
     else:
         svg = files[1].read_text()
         assert "<svg" in svg and "0.weight" in svg and "Linear" in svg
+
+
+# --- the pictures of a training run (chainrule.viz.plot_training) ------------------------------
+
+def _trained(name, hidden=(4,), epochs=2):
+    from chainrule.data import encode_target, load_dataset
+    from chainrule.models import MLP, SavedModel
+    from chainrule.optim import Adam
+    from chainrule.train import fit
+    data = load_dataset(name, seed=0)
+    task, classes, y = encode_target(data)
+    n_out = 3 if task == "multiclass" else 1
+    model = MLP([data.X.shape[1], *hidden, n_out], task=task, rng=0)
+    saved = SavedModel.for_data(model, data, task, classes, data.X, y)
+    loss = saved.head.loss()
+    history = fit(model, loss, Adam(model.parameters(), lr=0.01),
+                  (saved.inputs(data.X), saved.targets(y)), epochs=epochs, rng=0,
+                  metrics=("accuracy",) if saved.head.is_classifier else (), progress=False)
+    return saved, data, y, history
+
+
+@pytest.mark.parametrize("name, files", [
+    ("moons", ["loss_curve.png", "accuracy_curve.png", "decision_boundary.png"]),
+    ("regression", ["loss_curve.png"]),
+    ("digits-0-1", ["loss_curve.png", "accuracy_curve.png", "hidden_units.png"]),
+])
+def test_plot_training_draws_what_the_run_calls_for(tmp_path, name, files):
+    pytest.importorskip("matplotlib")
+    if name.startswith("digits"):
+        pytest.importorskip("sklearn")
+    from chainrule.viz import plot_training
+    saved, data, y, history = _trained(name)
+    written = plot_training(tmp_path, history, saved, data.X, y, data.features, name)
+    assert [p.name for p in written] == files
+    for p in written:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_training_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    from chainrule import MissingDependency
+    from chainrule.viz import plot_training
+    saved, data, y, history = _trained("moons", epochs=1)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'chainrule\[plot\]'"):
+        plot_training(tmp_path, history, saved, data.X, y, data.features, "moons")
+    assert list(tmp_path.iterdir()) == []

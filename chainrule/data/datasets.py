@@ -18,9 +18,7 @@ import numpy as np
 
 from .. import random as _random
 from ..errors import ConfigError
-from ._errors import require
-
-_SKLEARN = "pip install chainrule[data]  (or: pip install scikit-learn)"
+from ..optional import require
 
 
 def _n(n: int, name: str, at_least: int = 1) -> int:
@@ -49,13 +47,13 @@ def load_digits(images: bool = False) -> tuple[np.ndarray, np.ndarray]:
         ``X`` float32 in [0, 1] (pixel intensity / 16), ``y`` int64 digits 0-9.
 
     Raises:
-        MissingDependency: scikit-learn is not installed (``pip install chainrule[data]``).
+        MissingDependency: scikit-learn is not installed (``pip install 'chainrule[sklearn]'``).
 
     >>> X, y = load_digits()
     >>> X.shape, X.dtype.name, float(X.max()), y.dtype.name, int(y[:10].sum())
     ((1797, 64), 'float32', 1.0, 'int64', 45)
     """
-    sk_datasets = require("sklearn.datasets", "load_digits", _SKLEARN)
+    sk_datasets = require("sklearn.datasets", "sklearn", "load_digits")
     X, y = sk_datasets.load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     return (X.reshape(-1, 1, 8, 8) if images else X), y.astype(np.int64)

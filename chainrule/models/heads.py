@@ -57,6 +57,11 @@ class Head:
         """The output unit: probabilities or means from z (works on Tensor and Dual)."""
         return z
 
+    def quadratic_loss(self, z: Any, y: Any) -> Any:
+        """The notes' quadratic loss on the outputs (NOTES.md 3): the mean of
+        (link(z) − y*)², with y* the targets (one-hot rows for multiclass)."""
+        return NF.mse_loss(self.link(z), y)
+
     def outputs(self, z: Any) -> np.ndarray:
         """``link(z)`` as a host array of shape (rows, units)."""
         z = as_tensor(z)
@@ -128,6 +133,10 @@ class MulticlassHead(Head):
 
     def link(self, z: Any) -> Any:
         return F.softmax(z, axis=-1)
+
+    def quadratic_loss(self, z: Any, y: Any) -> Any:
+        onehot = F.one_hot(y, z.shape[-1]).data.astype(z.data.dtype)
+        return NF.mse_loss(self.link(z), onehot)
 
     def proba(self, z: Any) -> np.ndarray:
         return self.outputs(z)

@@ -2,6 +2,7 @@
 and computation graphs as Graphviz DOT (no dependency)."""
 
 from .graph import render, to_dot
-from .plots import plot_decision_boundary, plot_history, plot_weights
+from .plots import plot_decision_boundary, plot_history, plot_training, plot_weights
 
-__all__ = ["plot_history", "plot_decision_boundary", "plot_weights", "to_dot", "render"]
+__all__ = ["plot_history", "plot_decision_boundary", "plot_weights", "plot_training", "to_dot",
+           "render"]

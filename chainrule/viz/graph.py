@@ -49,6 +49,8 @@ _STYLE = {
 }
 
 
+# NOTE: one iterative walk with three small closures over its shared state (ids, nodes,
+# edges, the node count); split apart they would pass all of it around.
 def to_dot(tensor: Tensor, params: Mapping[str, Any] | None = None, name: str = "chainrule",
            rankdir: str = "BT", show_shapes: bool = True, max_nodes: int = 5000) -> str:
     """The computation graph that produced ``tensor``, as Graphviz DOT text.

@@ -8,14 +8,13 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..data._errors import require
+from ..optional import require
 
 
 def _pyplot() -> Any:
-    mpl = require("matplotlib", "plots", "pip install chainrule[plot]")
+    mpl = require("matplotlib", "plot", "plots")
     mpl.use("Agg")  # files only: never needs a display
-    import matplotlib.pyplot as plt
-    return plt
+    return require("matplotlib.pyplot", "plot", "plots")
 
 
 def _save(fig: Any, path: str | Path) -> Path:
@@ -23,8 +22,7 @@ def _save(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-    plt.close(fig)
+    require("matplotlib.pyplot", "plot", "plots").close(fig)
     return path
 
 
@@ -97,3 +95,43 @@ def plot_weights(weight: np.ndarray, path: str | Path, shape: tuple[int, int] = 
         ax.imshow(unit.reshape(shape), cmap="RdBu", vmin=-lim, vmax=lim)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_training(out: str | Path, history: Any, saved: Any, X: np.ndarray, y: np.ndarray,
+                  features: list[str], name: str) -> list[Path]:
+    """The pictures of a training run, written into folder ``out``.
+
+    Loss curves; for a classifier also accuracy curves and, with two features, its decision
+    boundary; for a network with a hidden layer on the 8×8 digit pixels, each first-layer
+    unit's weights as an image (what ``chainrule train`` draws).
+
+    Args:
+        out: the folder.
+        history: the :class:`~chainrule.train.History` of the run.
+        saved: the trained :class:`~chainrule.models.SavedModel`.
+        X: the raw feature rows; y: their class indices (classifiers) or values.
+        features: the feature names (axis labels; the digits are recognised by them).
+        name: the data's name, for the titles.
+
+    Returns:
+        The files written.
+
+    Raises:
+        MissingDependency: matplotlib (the ``plot`` extra) is not installed.
+    """
+    from ..data.sources import DIGIT_PIXELS
+    out = Path(out)
+    files = [plot_history(history, out / "loss_curve.png", keys=("loss", "val_loss"),
+                          title=f"loss on {name}")]
+    if saved.head.is_classifier:
+        files.append(plot_history(history, out / "accuracy_curve.png",
+                                  keys=("accuracy", "val_accuracy"), title=f"accuracy on {name}"))
+        if X.shape[1] == 2:
+            files.append(plot_decision_boundary(
+                lambda G: saved.predict_indices(G.astype(np.float64)), X, y,
+                out / "decision_boundary.png", title=f"decision boundary on {name}",
+                labels=(features[0], features[1])))
+    if len(getattr(saved.model, "sizes", ())) > 2 and features == DIGIT_PIXELS:
+        files.append(plot_weights(saved.model.layers[0].weight.data, out / "hidden_units.png",
+                                  title="first hidden layer: each unit's weights"))
+    return files
