@@ -76,35 +76,35 @@ def read_state_dict(name: str, param_groups: list[dict[str, Any]], state_dict: A
     Raises:
         StateError: the groups or their sizes do not match, or state for an unknown parameter.
     """
-    where_ = f"{name}.load_state_dict"
+    who = f"{name}.load_state_dict"
     if not isinstance(state_dict, dict) or "state" not in state_dict \
             or "param_groups" not in state_dict:
-        raise StateError(f"{where_}: expected a dict with 'state' and 'param_groups'; got "
+        raise StateError(f"{who}: expected a dict with 'state' and 'param_groups'; got "
                          f"{_describe(state_dict)}")
     saved_groups = state_dict["param_groups"]
     if len(saved_groups) != len(param_groups):
-        raise StateError(f"{where_}: the state has {len(saved_groups)} parameter groups; this "
+        raise StateError(f"{who}: the state has {len(saved_groups)} parameter groups; this "
                          f"optimizer has {len(param_groups)}")
     where: Where = {}
     for gi, (saved, group) in enumerate(zip(saved_groups, param_groups)):
         if not isinstance(saved, dict) or "params" not in saved:
-            raise StateError(f"{where_}: parameter group {gi} of the state must be a dict with a "
+            raise StateError(f"{who}: parameter group {gi} of the state must be a dict with a "
                              f"'params' entry; got {_describe(saved)}")
         if len(saved["params"]) != len(group["params"]):
-            raise StateError(f"{where_}: parameter group {gi} has {len(saved['params'])} "
+            raise StateError(f"{who}: parameter group {gi} has {len(saved['params'])} "
                              f"parameters in the state and {len(group['params'])} here")
         for j, index in enumerate(saved["params"]):
             where[int(index)] = (gi, j)
     saved_state = {}
     for index, entry in state_dict["state"].items():
         if int(index) not in where:
-            raise StateError(f"{where_}: state for parameter {index}, which is in no parameter group")
+            raise StateError(f"{who}: state for parameter {index}, which is in no parameter group")
         saved_state[int(index)] = entry
     for gi, (saved, group) in enumerate(zip(saved_groups, param_groups)):
         for k, v in saved.items():
             if k != "params":
                 group[k] = tuple(v) if isinstance(v, list) and isinstance(group.get(k), tuple) else v
-        validate(group, f"{where_} parameter group {gi}")
+        validate(group, f"{who} parameter group {gi}")
     return saved_state, where
 
 
