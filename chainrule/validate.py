@@ -40,17 +40,21 @@ def check_number(value: Any, name: str, where: str, *, low: float | None = None,
     ...
     chainrule.errors.ConfigError: Invalid learning rate: -1 (expected lr >= 0) in SGD
     """
-    rules = []
-    if low is not None:
-        rules.append(f"{name} {'>' if low_open else '>='} {low:g}")
-    if high is not None:
-        rules.append(f"{name} {'<' if high_open else '<='} {high:g}")
+    if low is not None and high is not None:  # both bounds read as one range: 0 < factor < 1
+        rule = f"{low:g} {'<' if low_open else '<='} {name} {'<' if high_open else '<='} {high:g}"
+    elif low is not None:
+        rule = f"{name} {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        rule = f"{name} {'<' if high_open else '<='} {high:g}"
+    else:
+        rule = ""
     kind = "an integer" if integer else "a number"
-    expected = " and ".join(rules) or f"{name} {kind}"
+    expected = f"{kind} {rule or name}" if integer else rule or f"{name} {kind}"
     label = label or name
     ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
     if isinstance(value, bool) or not ok_type or (not integer and math.isnan(value)):
-        raise ConfigError(f"Invalid {label}: {value!r} (expected {kind}, {expected}) in {where}")
+        wanted = expected if integer else f"{kind}, {expected}"
+        raise ConfigError(f"Invalid {label}: {value!r} (expected {wanted}) in {where}")
     if not ((low is None or (value > low if low_open else value >= low))
             and (high is None or (value < high if high_open else value <= high))):
         raise ConfigError(f"Invalid {label}: {value!r} (expected {expected}) in {where}")

@@ -217,7 +217,8 @@ def test_linear_seeded_bit_identical_and_named_init():
     np.testing.assert_array_equal(x.bias.data, 0.0)
     with pytest.raises(ConfigError, match="xavier_uniform"):
         nn.Linear(2, 2, init="xavier_unifrom")
-    with pytest.raises(ConfigError, match=r"Invalid in_features: 0 \(expected in_features >= 1\) in Linear"):
+    with pytest.raises(ConfigError,
+                       match=r"Invalid in_features: 0 \(expected an integer in_features >= 1\) in Linear"):
         nn.Linear(0, 2)
 
 

@@ -578,3 +578,52 @@ def test_base_optimizer_is_plain_gradient_descent():
     opt = optim.Optimizer([w], {"lr": 0.25})
     assert _quad_steps(opt, w, 1) == [0.5]
     assert "Parameter Group 0" in repr(opt) and "lr: 0.25" in repr(opt)
+
+
+# ------------------------------------------------------------------------ protocol
+@pytest.mark.parametrize("cls", [optim.Optimizer, optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop,
+                                 optim.Adagrad, optim.LBFGS])
+def test_needs_closure_says_whether_step_needs_a_closure(cls):
+    w = _w()
+    opt = cls([w], {"lr": 0.1}) if cls is optim.Optimizer else cls([w], lr=0.1)
+    assert getattr(opt, "needs_closure", None) is (cls is optim.LBFGS)
+    if opt.needs_closure:
+        def closure():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+    else:
+        w.grad = 2 * w.data
+        opt.step()
+    assert abs(float(w.data[0])) < 1.0
+
+
+def test_lbfgs_is_closure_driven_not_a_chain_of_transforms():
+    # L-BFGS shares the groups and state dicts but has no chain of its own (no stub)
+    assert "_transform" not in vars(optim.LBFGS)
+    w = _w()
+    opt = optim.LBFGS([w])
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    assert opt._flats == [None] and not opt._chains
+    assert set(opt.state_dict()["state"]) == {0}
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda w: optim.Adam([w], betas=(0.9, 1.0)),
+     r"beta parameter at index 1: 1.0 \(expected 0 <= betas\[1\] < 1\)"),
+    (lambda w: optim.LBFGS([w], history_size=2.5),
+     r"Invalid history_size: 2.5 \(expected an integer history_size >= 1\)"),
+    (lambda w: optim.LBFGS([w], line_search_fn="armijo"),
+     r"Invalid line_search_fn: 'armijo' \(expected one of None, 'strong_wolfe'\)"),
+])
+def test_number_rules_read_as_ranges_and_integers(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make(_w())

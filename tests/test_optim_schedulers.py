@@ -146,3 +146,21 @@ def test_load_state_dict_rejects_unknown_entries():
     sched = S.StepLR(_opt(), step_size=2)
     with pytest.raises(StateError, match="unexpected entries \\['T_max'\\]"):
         sched.load_state_dict({"T_max": 3})
+
+
+# ------------------------------------------------------------------------ protocol
+@pytest.mark.parametrize("make,wants_metric", [
+    (lambda o: S.StepLR(o, step_size=2), False),
+    (lambda o: S.ExponentialLR(o, gamma=0.5), False),
+    (lambda o: S.CosineAnnealingLR(o, T_max=3), False),
+    (lambda o: S.ReduceLROnPlateau(o), True),
+])
+def test_needs_metric_says_whether_step_takes_the_metric(make, wants_metric):
+    sched = make(_opt())
+    assert S.LRScheduler.needs_metric is False
+    assert getattr(sched, "needs_metric", False) is wants_metric
+    if wants_metric:
+        sched.step(1.0)
+    else:
+        sched.step()
+    assert "needs_metric" not in sched.state_dict()  # a class attribute, not state

@@ -11,6 +11,7 @@ from typing import Any
 from ..backend import array_module
 from ..errors import AnomalyError, ConfigError
 from ..tensor import Tensor
+from ..validate import check_number
 
 
 def _grads(parameters: Tensor | Iterable[Tensor], where: str) -> list[Any]:
@@ -51,12 +52,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     >>> w.grad.round(4)
     array([0.6, 0.8], dtype=float32)
     """
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not max_norm >= 0:
-        raise ConfigError(f"Invalid max_norm: {max_norm} (expected max_norm >= 0) in clip_grad_norm_")
-    if not norm_type > 0:
-        raise ConfigError(f"Invalid norm_type: {norm_type} (expected norm_type > 0 or inf) "
-                          "in clip_grad_norm_")
+    # NOTE: float() first, as before: the messages show 0.0 for an int 0
+    max_norm = check_number(float(max_norm), "max_norm", "clip_grad_norm_", low=0)
+    norm_type = check_number(float(norm_type), "norm_type", "clip_grad_norm_", low=0, low_open=True)
     grads = [g for g in _grads(parameters, "clip_grad_norm_") if g.size]
     if not grads:
         return 0.0
@@ -93,9 +91,6 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     >>> clip_grad_value_(w, 1.0); w.grad
     array([-1. ,  0.5], dtype=float32)
     """
-    clip_value = float(clip_value)
-    if not clip_value >= 0:
-        raise ConfigError(f"Invalid clip_value: {clip_value} (expected clip_value >= 0) "
-                          "in clip_grad_value_")
+    clip_value = check_number(float(clip_value), "clip_value", "clip_grad_value_", low=0)
     for g in _grads(parameters, "clip_grad_value_"):
         array_module(g).clip(g, -clip_value, clip_value, out=g)

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_number
+from ..validate import check_number
+from .optimizer import Optimizer
 from .transforms import (
     Transform,
     add_decayed_weights,
@@ -31,13 +32,23 @@ def _sign(group: dict[str, Any]) -> list[Transform]:
     return [scale(-1.0)] if group["maximize"] else []
 
 
+# PyTorch's names for the hyperparameters in its messages ("Invalid learning rate: -1");
+# the others read "Invalid <name> value: ..."
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_nonnegative(group: dict[str, Any], where: str, *keys: str) -> None:
+    for key in keys:
+        check_number(group[key], key, where, low=0.0, label=_LABELS.get(key, f"{key} value"))
+
+
 def _check_betas(group: dict[str, Any], where: str) -> tuple[float, float]:
     betas = group["betas"]
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ConfigError(f"Invalid betas: {betas!r} (expected a pair (b1, b2)) in {where}")
     for i, b in enumerate(betas):
-        check_number({f"betas[{i}]": b}, f"betas[{i}]", f"beta parameter at index {i}", where,
-                     lo=0.0, hi=1.0, hi_open=True)
+        check_number(b, f"betas[{i}]", where, low=0.0, high=1.0, high_open=True,
+                     label=f"beta parameter at index {i}")
     return float(betas[0]), float(betas[1])
 
 
@@ -77,10 +88,9 @@ class SGD(Optimizer):
                                   "maximize": maximize})
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
-        check_number(group, "lr", "learning rate", where, lo=0.0)
-        check_number(group, "momentum", "momentum value", where, lo=0.0)
-        check_number(group, "dampening", "dampening value", where)
-        check_number(group, "weight_decay", "weight_decay value", where, lo=0.0)
+        _check_nonnegative(group, where, "lr", "momentum")
+        check_number(group["dampening"], "dampening", where, label="dampening value")
+        _check_nonnegative(group, where, "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ConfigError(f"Nesterov momentum requires a momentum and zero dampening; got "
                               f"momentum={group['momentum']}, dampening={group['dampening']} in {where}")
@@ -131,10 +141,9 @@ class Adam(Optimizer):
                                   "maximize": maximize})
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
-        check_number(group, "lr", "learning rate", where, lo=0.0)
-        check_number(group, "eps", "epsilon value", where, lo=0.0)
+        _check_nonnegative(group, where, "lr", "eps")
         _check_betas(group, where)
-        check_number(group, "weight_decay", "weight_decay value", where, lo=0.0)
+        _check_nonnegative(group, where, "weight_decay")
 
     def _transform(self, group: dict[str, Any]) -> Transform:
         b1, b2 = group["betas"]
@@ -216,11 +225,7 @@ class RMSprop(Optimizer):
                                   "momentum": momentum, "centered": centered, "maximize": maximize})
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
-        check_number(group, "lr", "learning rate", where, lo=0.0)
-        check_number(group, "eps", "epsilon value", where, lo=0.0)
-        check_number(group, "momentum", "momentum value", where, lo=0.0)
-        check_number(group, "weight_decay", "weight_decay value", where, lo=0.0)
-        check_number(group, "alpha", "alpha value", where, lo=0.0)
+        _check_nonnegative(group, where, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _transform(self, group: dict[str, Any]) -> Transform:
         txs = _sign(group)
@@ -268,12 +273,8 @@ class Adagrad(Optimizer):
                                   "maximize": maximize})
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
-        check_number(group, "lr", "learning rate", where, lo=0.0)
-        check_number(group, "lr_decay", "lr_decay value", where, lo=0.0)
-        check_number(group, "weight_decay", "weight_decay value", where, lo=0.0)
-        check_number(group, "initial_accumulator_value", "initial_accumulator_value value", where,
-                     lo=0.0)
-        check_number(group, "eps", "epsilon value", where, lo=0.0)
+        _check_nonnegative(group, where, "lr", "lr_decay", "weight_decay",
+                           "initial_accumulator_value", "eps")
 
     def _transform(self, group: dict[str, Any]) -> Transform:
         txs = _sign(group)

@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad
-from ..backend import get_backend
+from ..backend import array_module, to_host
 from ..errors import ConfigError, StateError
 from ..tensor import Tensor
-from .optimizer import Optimizer, _host_copy, check_number
-from .transforms import Transform, chain
+from ..validate import check_choice, check_number
+from ._state import host_copy
+from .optimizer import Optimizer
 
 
 def _cubic_interpolate(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,
@@ -39,6 +40,9 @@ def _strong_wolfe(obj_func: Callable, x: list, t: float, d: Any, f: float, g: An
                   c1: float = 1e-4, c2: float = 0.9, tolerance_change: float = 1e-9,
                   max_ls: int = 25) -> tuple[float, Any, float, int]:
     # bracketing then zoom (Nocedal & Wright, algorithms 3.5 and 3.6), as in PyTorch
+    # NOTE: one function of ~80 lines on purpose: it follows torch.optim.lbfgs._strong_wolfe
+    # statement for statement, so the two can be read side by side (test_optim_torch pins the
+    # iterates); the two phases share a dozen bracket variables
     d_norm = float(abs(d).max())
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
@@ -124,6 +128,11 @@ class LBFGS(Optimizer):
     ``lr`` (the first iteration scales it by ``min(1, 1/‖g‖₁)``) or comes from a strong-Wolfe
     line search.
 
+    L-BFGS is driven by its closure, not a chain of transforms: it keeps :class:`Optimizer`'s
+    parameter group, ``zero_grad`` and state dicts (its state is one entry, index 0, holding the
+    history) and brings its own :meth:`step`. ``needs_closure`` is True, which tells
+    :func:`chainrule.train.fit` to pass one.
+
     Args:
         params: Tensors (one parameter group only).
         lr: the step length.
@@ -150,6 +159,8 @@ class LBFGS(Optimizer):
     array([1., 1.], dtype=float32)
     """
 
+    needs_closure = True
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1.0, max_iter: int = 20,
                  max_eval: int | None = None, tolerance_grad: float = 1e-7,
                  tolerance_change: float = 1e-9, history_size: int = 100,
@@ -169,26 +180,19 @@ class LBFGS(Optimizer):
         super().add_param_group(param_group)
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
-        check_number(group, "lr", "learning rate", where, lo=0.0)
+        check_number(group["lr"], "lr", where, low=0.0, label="learning rate")
         for key in ("max_iter", "max_eval", "history_size"):
-            v = group[key]
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"Invalid {key}: {v!r} (expected an integer {key} >= 1) in {where}")
-        check_number(group, "tolerance_grad", "tolerance_grad value", where, lo=0.0)
-        check_number(group, "tolerance_change", "tolerance_change value", where, lo=0.0)
-        if group["line_search_fn"] not in (None, "strong_wolfe"):
-            raise ConfigError(f"Invalid line_search_fn: {group['line_search_fn']!r} (expected None or "
-                              f"'strong_wolfe') in {where}")
-
-    def _transform(self, group: dict[str, Any]) -> Transform:
-        return chain()  # unused: L-BFGS needs the whole history and a closure, see step()
+            check_number(group[key], key, where, low=1, integer=True)
+        for key in ("tolerance_grad", "tolerance_change"):
+            check_number(group[key], key, where, low=0.0, label=f"{key} value")
+        check_choice(group["line_search_fn"], "line_search_fn", where, (None, "strong_wolfe"))
 
     # flat views of the parameters and their gradients
     def _dtype(self) -> np.dtype:
         return np.result_type(*[p.data.dtype for p in self._params])
 
     def _gather_flat_grad(self) -> Any:
-        xp = get_backend(self._params[0].data).xp
+        xp = array_module(self._params[0].data)
         return xp.concatenate([p.grad.reshape(-1) if p.grad is not None
                                else xp.zeros(p.data.size, dtype=p.data.dtype)
                                for p in self._params]).astype(self._dtype(), copy=False)
@@ -230,106 +234,101 @@ class LBFGS(Optimizer):
                 return closure()
 
         group = self.param_groups[0]
-        lr = float(group["lr"])
-        max_iter, max_eval = group["max_iter"], group["max_eval"]
-        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
-        line_search_fn, history_size = group["line_search_fn"], group["history_size"]
         self._validate(group, "LBFGS parameter group 0")
-
         state = self._state
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
         orig_loss = evaluate()
-        loss = float(orig_loss)
-        current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._gather_flat_grad()
-        if float(abs(flat_grad).max()) <= tolerance_grad:
-            return orig_loss
+        if float(abs(flat_grad).max()) > group["tolerance_grad"]:
+            self._iterate(evaluate, group, float(orig_loss), flat_grad)
+        return orig_loss
 
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        H_diag = state.get("H_diag")
-        prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
-
-        n_iter = 0
-        while n_iter < max_iter:
-            n_iter += 1
+    def _iterate(self, evaluate: Callable[[], Any], group: dict[str, Any], loss: float,
+                 flat_grad: Any) -> None:
+        # up to max_iter iterations from (loss, flat_grad); the history stays in self._state
+        state = self._state
+        max_iter, max_eval = group["max_iter"], group["max_eval"]
+        tolerance_change = group["tolerance_change"]
+        current_evals = 1
+        for n_iter in range(1, max_iter + 1):
             state["n_iter"] += 1
-            if state["n_iter"] == 1:
-                d = -flat_grad
-                old_dirs, old_stps, ro = [], [], []
-                H_diag = 1.0
+            d = state["d"] = self._direction(flat_grad, group["history_size"])
+            if state.get("prev_flat_grad") is None:
+                state["prev_flat_grad"] = flat_grad.copy()
             else:
-                y = flat_grad - prev_flat_grad
-                s = d * t
-                ys = float(y @ s)
-                if ys > 1e-10:  # keep the pair only when the curvature condition holds
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0)
-                        old_stps.pop(0)
-                        ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    H_diag = ys / float(y @ y)  # the initial Hessian guess γ = sᵀy / yᵀy
-                # two-loop recursion: d = −H g
-                num_old = len(old_dirs)
-                al = [0.0] * num_old
-                q = -flat_grad
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = float(old_stps[i] @ q) * ro[i]
-                    q -= al[i] * old_dirs[i]
-                d = r = q * H_diag
-                for i in range(num_old):
-                    be_i = float(old_dirs[i] @ r) * ro[i]
-                    r += (al[i] - be_i) * old_stps[i]
-            if prev_flat_grad is None:
-                prev_flat_grad = flat_grad.copy()
-            else:
-                prev_flat_grad[...] = flat_grad
-            prev_loss = loss
-
-            if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(abs(flat_grad).sum())) * lr
-            else:
-                t = lr
+                state["prev_flat_grad"][...] = flat_grad
+            prev_loss = state["prev_loss"] = loss
+            t = float(group["lr"])
+            if state["n_iter"] == 1:  # the first step is scaled by min(1, 1/‖g‖₁)
+                t *= min(1.0, 1.0 / float(abs(flat_grad).sum()))
+            state["t"] = t
             gtd = float(flat_grad @ d)
             if gtd > -tolerance_change:  # not a descent direction
                 break
-
-            ls_func_evals = 0
-            if line_search_fn is not None:
-                x_init = [p.data.copy() for p in self._params]
-
-                def obj_func(x: list, t: float, d: Any) -> tuple[float, Any]:
-                    return self._directional_evaluate(evaluate, x, t, d)
-
-                loss, flat_grad, t, ls_func_evals = _strong_wolfe(
-                    obj_func, x_init, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
-                self._add_grad(t, d)
-                opt_cond = float(abs(flat_grad).max()) <= tolerance_grad
-            else:
-                self._add_grad(t, d)
-                opt_cond = False
-                if n_iter != max_iter:
-                    loss = float(evaluate())
-                    flat_grad = self._gather_flat_grad()
-                    opt_cond = float(abs(flat_grad).max()) <= tolerance_grad
-                    ls_func_evals = 1
-            current_evals += ls_func_evals
-            state["func_evals"] += ls_func_evals
-
-            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+            loss, flat_grad, t, evals = self._move(evaluate, group, loss, flat_grad, d, t, gtd,
+                                                   max_eval - current_evals, n_iter == max_iter)
+            state["t"] = t
+            current_evals += evals
+            state["func_evals"] += evals
+            if n_iter == max_iter or current_evals >= max_eval \
+                    or float(abs(flat_grad).max()) <= group["tolerance_grad"]:
                 break
-            if float(abs(d * t).max()) <= tolerance_change:
-                break
-            if abs(loss - prev_loss) < tolerance_change:
+            if float(abs(d * t).max()) <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
                 break
 
-        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
-                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
-        return orig_loss
+    def _direction(self, flat_grad: Any, history_size: int) -> Any:
+        """The quasi-Newton direction ``d = −H g``, after adding the last step's pair
+        ``s = t·d``, ``y = Δg`` to the history (two-loop recursion, Nocedal & Wright, alg. 7.4)."""
+        state = self._state
+        if state["n_iter"] == 1:
+            state.update(old_dirs=[], old_stps=[], ro=[], H_diag=1.0)
+            return -flat_grad
+        old_dirs, old_stps, ro = state["old_dirs"], state["old_stps"], state["ro"]
+        y = flat_grad - state["prev_flat_grad"]
+        s = state["d"] * state["t"]
+        ys = float(y @ s)
+        if ys > 1e-10:  # keep the pair only when the curvature condition holds
+            if len(old_dirs) == history_size:
+                old_dirs.pop(0)
+                old_stps.pop(0)
+                ro.pop(0)
+            old_dirs.append(y)
+            old_stps.append(s)
+            ro.append(1.0 / ys)
+            state["H_diag"] = ys / float(y @ y)  # the initial Hessian guess γ = sᵀy / yᵀy
+        num_old = len(old_dirs)
+        al = [0.0] * num_old
+        q = -flat_grad
+        for i in range(num_old - 1, -1, -1):
+            al[i] = float(old_stps[i] @ q) * ro[i]
+            q -= al[i] * old_dirs[i]
+        d = r = q * state["H_diag"]
+        for i in range(num_old):
+            be_i = float(old_dirs[i] @ r) * ro[i]
+            r += (al[i] - be_i) * old_stps[i]
+        return d
+
+    def _move(self, evaluate: Callable[[], Any], group: dict[str, Any], loss: float,
+              flat_grad: Any, d: Any, t: float, gtd: float, evals_left: int,
+              last: bool) -> tuple[float, Any, float, int]:
+        """Step along ``d``: by a strong-Wolfe line search, or by ``t`` and then re-evaluate
+        (not after the last iteration). Returns the new loss, gradient, step and evaluations."""
+        if group["line_search_fn"] is not None:
+            x_init = [p.data.copy() for p in self._params]
+
+            def obj_func(x: list, t: float, d: Any) -> tuple[float, Any]:
+                return self._directional_evaluate(evaluate, x, t, d)
+
+            loss, flat_grad, t, evals = _strong_wolfe(obj_func, x_init, t, d, loss, flat_grad, gtd,
+                                                      max_ls=evals_left)
+            self._add_grad(t, d)
+            return loss, flat_grad, t, evals
+        self._add_grad(t, d)
+        if last:
+            return loss, flat_grad, t, 0
+        return float(evaluate()), self._gather_flat_grad(), t, 1
 
     # state dicts: one entry (index 0), the history stacked into 2-D arrays
     def _state_entries(self) -> dict[int, dict[str, Any]]:
@@ -342,11 +341,11 @@ class LBFGS(Optimizer):
                 entry[key] = _NUMBERS[key](st[key])
         for key in ("d", "prev_flat_grad"):
             if st.get(key) is not None:
-                entry[key] = _host_copy(st[key])
+                entry[key] = host_copy(st[key])
         if st.get("old_dirs") is not None:
             n = sum(p.data.size for p in self._params)
             for key in ("old_dirs", "old_stps"):
-                rows = [_host_copy(v) for v in st[key]]
+                rows = [host_copy(v) for v in st[key]]
                 entry[key] = np.stack(rows) if rows else np.zeros((0, n), dtype=self._dtype())
             entry["ro"] = np.asarray(st["ro"], dtype=np.float64)
         return {0: entry}
@@ -361,12 +360,12 @@ class LBFGS(Optimizer):
                                  f"indices {sorted(saved_state)}")
             return
         n = sum(p.data.size for p in self._params)
-        xp = get_backend(self._params[0].data).xp
+        xp = array_module(self._params[0].data)
         for key, value in entry.items():
             if key in _NUMBERS:
                 self._state[key] = _NUMBERS[key](value)
             elif key in _ARRAYS:
-                arr = np.asarray(get_backend(value).asnumpy(value))
+                arr = to_host(value)
                 expect = {"d": (n,), "prev_flat_grad": (n,), "ro": arr.shape[:1]}.get(key, (arr.shape[0], n))
                 if arr.shape != expect:
                     raise StateError(f"LBFGS.load_state_dict: state entry {key!r} has shape "

@@ -4,6 +4,10 @@ Same semantics as ``torch.optim.lr_scheduler`` (the recursive "chainable" forms)
 scheduler records each group's ``initial_lr`` and sets epoch 0; call :meth:`LRScheduler.step`
 once per epoch after ``optimizer.step()``. State dicts hold plain numbers only.
 
+The protocol :func:`chainrule.train.fit` reads (a class attribute, read with
+``getattr(scheduler, "needs_metric", False)``): ``needs_metric`` is True when ``step`` takes
+the epoch's monitored metric (:class:`ReduceLROnPlateau`), False when it takes nothing.
+
 >>> import chainrule as cr
 >>> from chainrule.optim import SGD
 >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
@@ -20,17 +24,11 @@ from __future__ import annotations
 
 import abc
 import math
-import numbers
 from typing import Any
 
 from ..errors import ConfigError, StateError
+from ..validate import check_choice, check_number
 from .optimizer import Optimizer
-
-
-def _check(value: Any, name: str, where: str, cond: Any, expected: str, integer: bool = False) -> None:
-    kinds = (int,) if integer else (numbers.Real,)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not cond(value):
-        raise ConfigError(f"Invalid {name}: {value!r} (expected {expected}) in {where}")
 
 
 class LRScheduler(abc.ABC):
@@ -43,6 +41,9 @@ class LRScheduler(abc.ABC):
     Raises:
         ConfigError: not an optimizer, or resuming without ``initial_lr``.
     """
+
+    needs_metric: bool = False
+    """Whether :meth:`step` takes the epoch's metric (the protocol ``fit`` reads)."""
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         name = type(self).__name__
@@ -120,9 +121,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        _check(step_size, "step_size", "StepLR", lambda v: v >= 1, "an integer step_size >= 1", True)
-        _check(gamma, "gamma", "StepLR", lambda v: v > 0, "gamma > 0")
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.step_size = check_number(step_size, "step_size", "StepLR", low=1, integer=True)
+        self.gamma = check_number(gamma, "gamma", "StepLR", low=0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -151,8 +151,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        _check(gamma, "gamma", "ExponentialLR", lambda v: v > 0, "gamma > 0")
-        self.gamma = float(gamma)
+        self.gamma = check_number(gamma, "gamma", "ExponentialLR", low=0, low_open=True)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -185,9 +184,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
-        _check(T_max, "T_max", "CosineAnnealingLR", lambda v: v >= 1, "an integer T_max >= 1", True)
-        _check(eta_min, "eta_min", "CosineAnnealingLR", lambda v: v >= 0, "eta_min >= 0")
-        self.T_max, self.eta_min = T_max, float(eta_min)
+        self.T_max = check_number(T_max, "T_max", "CosineAnnealingLR", low=1, integer=True)
+        self.eta_min = check_number(eta_min, "eta_min", "CosineAnnealingLR", low=0)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -231,21 +229,21 @@ class ReduceLROnPlateau(LRScheduler):
     [0.1]
     """
 
+    needs_metric = True
+
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | list[float] = 0.0, eps: float = 1e-8) -> None:
         w = "ReduceLROnPlateau"
         if not isinstance(optimizer, Optimizer):
             raise ConfigError(f"{w}: expected a chainrule.optim Optimizer; got {type(optimizer).__name__}")
-        if mode not in ("min", "max"):
-            raise ConfigError(f"Invalid mode: {mode!r} (expected 'min' or 'max') in {w}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ConfigError(f"Invalid threshold_mode: {threshold_mode!r} (expected 'rel' or 'abs') in {w}")
-        _check(factor, "factor", w, lambda v: 0 < v < 1, "0 < factor < 1")
-        _check(patience, "patience", w, lambda v: v >= 0, "an integer patience >= 0", True)
-        _check(cooldown, "cooldown", w, lambda v: v >= 0, "an integer cooldown >= 0", True)
-        _check(threshold, "threshold", w, lambda v: v >= 0, "threshold >= 0")
-        _check(eps, "eps", w, lambda v: v >= 0, "eps >= 0")
+        self.mode = check_choice(mode, "mode", w, ("min", "max"))
+        self.threshold_mode = check_choice(threshold_mode, "threshold_mode", w, ("rel", "abs"))
+        self.factor = check_number(factor, "factor", w, low=0, high=1, low_open=True, high_open=True)
+        self.patience = check_number(patience, "patience", w, low=0, integer=True)
+        self.cooldown = check_number(cooldown, "cooldown", w, low=0, integer=True)
+        self.threshold = check_number(threshold, "threshold", w, low=0)
+        self.eps = check_number(eps, "eps", w, low=0)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
@@ -253,12 +251,9 @@ class ReduceLROnPlateau(LRScheduler):
                                   f"group, {n}) in {w}")
             self.default_min_lr, self.min_lrs = None, [float(v) for v in min_lr]
         else:
-            _check(min_lr, "min_lr", w, lambda v: v >= 0, "min_lr >= 0")
-            self.default_min_lr, self.min_lrs = float(min_lr), [float(min_lr)] * n
+            min_lr = check_number(min_lr, "min_lr", w, low=0)
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * n
         self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, float(factor), patience
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.eps = cooldown, float(eps)
         self.last_epoch = 0
         self._last_lr = self._current()
         self.mode_worse = math.inf if mode == "min" else -math.inf

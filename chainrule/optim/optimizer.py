@@ -1,30 +1,37 @@
-"""The thin :class:`Optimizer` base: parameter groups, the in-place step, state dicts.
+"""The thin :class:`Optimizer` base: parameter groups and the in-place step.
 
 The math lives in :mod:`chainrule.optim.transforms`. An optimizer only says which chain of
 transforms a parameter group uses (:meth:`Optimizer._transform`); this class copies each
 ``.grad`` into an update buffer, runs the chain, and applies ``θ ← θ − lr · u`` in place on
 ``p.data``. The final ``scale(-lr)`` is done here rather than inside the chain so that the
 learning rate is read from the group at every step (schedulers change ``group["lr"]``) without
-rebuilding anything.
+rebuilding anything. Where a group's arrays live (one flat buffer, or one array per parameter)
+is :mod:`chainrule.optim._flat`; state dicts are :mod:`chainrule.optim._state`.
+
+The protocol :func:`chainrule.train.fit` reads (a class attribute, read with
+``getattr(optimizer, "needs_closure", False)`` so that any object with ``step`` and
+``zero_grad`` will do): ``needs_closure`` is True when :meth:`~Optimizer.step` must be given a
+closure that re-evaluates the loss (:class:`~chainrule.optim.LBFGS`), False for the optimizers
+that step from the gradients already in ``.grad``.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from ..autograd import enable_grad
-from ..backend import get_backend
-from ..errors import ConfigError, StateError
+from ..errors import ConfigError
 from ..tensor import Tensor
-from .transforms import State, Transform, chain
+from ..validate import check_number
+from ._flat import Flat, PerParam, flattenable
+from ._state import group_entries, load_param_state, param_state_entries, read_state_dict
+from .transforms import Transform, chain
 
 # group entries that never change the chain: read every step, or bookkeeping of schedulers
 _NOT_STRUCTURAL = ("params", "lr", "initial_lr")
+
+Layout = Flat | PerParam
 
 
 class Optimizer:
@@ -32,7 +39,9 @@ class Optimizer:
 
     Subclasses give the defaults and implement :meth:`_validate` (hyperparameter checks that
     raise :class:`ConfigError`) and :meth:`_transform` (the group's chain of transforms, without
-    the final ``scale(-lr)``).
+    the final ``scale(-lr)``). An optimizer whose update is not a chain of transforms
+    (:class:`~chainrule.optim.LBFGS`) keeps the parameter groups and state dicts of this class
+    and brings its own :meth:`step`, :meth:`_state_entries` and :meth:`_load_state_entries`.
 
     Args:
         params: an iterable of Tensors, or of dicts with a ``"params"`` entry and per-group
@@ -65,13 +74,14 @@ class Optimizer:
     True
     """
 
+    needs_closure: bool = False
+    """Whether :meth:`step` needs a closure that re-evaluates the loss (read by ``fit``)."""
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self._states: list[State | None] = []          # per group: name -> one entry per param
-        self._buffers: list[list[Any] | None] = []     # per group: the update buffers
-        self._chains: list[tuple[tuple, Transform] | None] = []
-        self._flats: list[_Flat | None] = []            # per group: one-buffer fast path
+        self._chains: dict[int, tuple[list, Transform]] = {}  # group -> (structural key, chain)
+        self._layouts: dict[int, Layout] = {}                 # group -> where its arrays live
         self.flat = True
         if isinstance(params, (Tensor, dict)):
             raise ConfigError(f"{type(self).__name__}: params must be an iterable of Tensors or of "
@@ -136,14 +146,10 @@ class Optimizer:
             group.setdefault(key, value)
         self._validate(group, f"{name} parameter group {gi}")
         self.param_groups.append(group)
-        self._states.append(None)
-        self._buffers.append(None)
-        self._chains.append(None)
-        self._flats.append(None)
 
     def _validate(self, group: dict[str, Any], where: str) -> None:
         """Check a group's hyperparameters; raise :class:`ConfigError` naming ``where``."""
-        check_number(group, "lr", "learning rate", where, lo=0.0)
+        check_number(group["lr"], "lr", where, low=0.0, label="learning rate")
 
     def _transform(self, group: dict[str, Any]) -> Transform:
         """The group's chain of transforms, without the final ``scale(-lr)``.
@@ -185,76 +191,47 @@ class Optimizer:
             self._step_group(gi, group)
         return loss
 
+    def _step_group(self, gi: int, group: dict[str, Any]) -> None:
+        # the one step body: the layout only says where the arrays live (one flat buffer, or
+        # one array per parameter); the chain and θ ← θ − lr · u are the same for both
+        tx = self._chain(gi, group)
+        layout = self._layouts.get(gi) or self._new_layout(gi, group, tx)
+        batch = layout.gather()
+        if batch is None:
+            return
+        updates, state, datas = batch
+        updates = tx.update(updates, state, datas)
+        neg_lr = -float(group["lr"])
+        for d, u in zip(datas, updates):
+            u *= neg_lr
+            d += u
+        layout.finish(state)
+
     def _chain(self, gi: int, group: dict[str, Any]) -> Transform:
         # NOTE: rebuilt only when a structural hyperparameter changes; lr is read every step.
         key = [v for k, v in group.items() if k not in _NOT_STRUCTURAL]  # (a list: cheaper)
-        cached = self._chains[gi]
+        cached = self._chains.get(gi)
         if cached is not None and cached[0] == key:
             return cached[1]
         self._validate(group, f"{type(self).__name__} parameter group {gi}")
         tx = self._transform(group)
         self._chains[gi] = (key, tx)
-        state = self._states[gi]
-        if state is not None:
-            # the chain changed shape (say momentum turned on): add the new state entries, drop
-            # the ones no longer used, keep the rest
-            fresh = tx.init([p.data for p in group["params"]])
-            self._states[gi] = {k: state.get(k, v) if not k.startswith("_") else v
-                                for k, v in fresh.items()}
-            self._flats[gi] = None  # the flat state no longer matches the chain: per-parameter path
-            self._buffers[gi] = [get_backend(p.data).xp.empty_like(p.data) for p in group["params"]]
+        layout = self._layouts.get(gi)
+        if layout is not None:  # the chain changed shape (say momentum turned on)
+            self._layouts[gi] = layout.rechain(tx)
         return tx
 
-    def _init_group(self, gi: int, group: dict[str, Any], tx: Transform) -> State:
+    def _new_layout(self, gi: int, group: dict[str, Any], tx: Transform) -> Layout:
         params = group["params"]
-        datas = [p.data for p in params]
-        if self.flat and _flattenable(datas):
-            flat = self._flats[gi] = _Flat(params, tx)
-            state = self._states[gi] = flat.state
-            self._buffers[gi] = flat.update_views
-            return state
-        self._flats[gi] = None
-        state = self._states[gi] = tx.init(datas)
-        self._buffers[gi] = [get_backend(d).xp.empty_like(d) for d in datas]
-        return state
+        layout = Flat(params, tx) if self.flat and flattenable(params) else PerParam.fresh(params, tx)
+        self._layouts[gi] = layout
+        return layout
 
-    def _step_group(self, gi: int, group: dict[str, Any]) -> None:
-        tx = self._chain(gi, group)
-        state = self._states[gi]
-        if state is None:
-            state = self._init_group(gi, group, tx)
-        flat = self._flats[gi]
-        if flat is not None:
-            if flat.step(tx, float(group["lr"])):
-                return
-            flat.dirty = True  # the per-parameter path below changes state behind the flat view
-        params = group["params"]
-        bufs = self._buffers[gi]
-        datas, updates, active = [], [], []
-        for j, p in enumerate(params):
-            g = p.grad
-            if g is None:
-                continue
-            u = bufs[j]
-            u[...] = g  # the chain works in place; the user's .grad stays as it was
-            datas.append(p.data)
-            updates.append(u)
-            active.append(j)
-        if not active:
-            return
-        if len(active) == len(params):
-            updates = tx.update(updates, state, datas)
-        else:
-            sub = {k: [v[j] for j in active] for k, v in state.items()}
-            updates = tx.update(updates, sub, datas)
-            for k, v in sub.items():
-                whole = state[k]
-                for j, entry in zip(active, v):
-                    whole[j] = entry
-        neg_lr = -float(group["lr"])
-        for d, u in zip(datas, updates):
-            u *= neg_lr
-            d += u
+    @property
+    def _flats(self) -> list[Flat | None]:
+        """Each group's flat buffer, or None where it steps per parameter (tests look here)."""
+        layouts = [self._layouts.get(gi) for gi in range(len(self.param_groups))]
+        return [layout if isinstance(layout, Flat) else None for layout in layouts]
 
     # ---------------------------------------------------------------------- state dicts
     def state_dict(self) -> dict[str, Any]:
@@ -273,29 +250,7 @@ class Optimizer:
         >>> opt.state_dict()["state"]
         {0: {'momentum_buffer': array([2.], dtype=float32)}}
         """
-        return {"state": self._state_entries(), "param_groups": self._group_entries()}
-
-    def _group_entries(self) -> list[dict[str, Any]]:
-        out, start = [], 0
-        for group in self.param_groups:
-            entry = {k: v for k, v in group.items() if k != "params"}
-            entry["params"] = list(range(start, start + len(group["params"])))
-            start += len(group["params"])
-            out.append(entry)
-        return out
-
-    def _state_entries(self) -> dict[int, dict[str, Any]]:
-        out: dict[int, dict[str, Any]] = {}
-        start = 0
-        for group, state in zip(self.param_groups, self._states):
-            if state is not None:
-                for j in range(len(group["params"])):
-                    entry = {k: _host_copy(v[j]) for k, v in state.items()
-                             if not k.startswith("_") and v[j] is not None}
-                    if entry:
-                        out[start + j] = entry
-            start += len(group["params"])
-        return out
+        return {"state": self._state_entries(), "param_groups": group_entries(self.param_groups)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict` (the arrays are copied
@@ -309,63 +264,26 @@ class Optimizer:
             StateError: the groups or their sizes do not match this optimizer, or a state entry
                 is unknown, missing or of the wrong shape.
         """
-        name = type(self).__name__
-        if not isinstance(state_dict, dict) or "state" not in state_dict \
-                or "param_groups" not in state_dict:
-            raise StateError(f"{name}.load_state_dict: expected a dict with 'state' and "
-                             f"'param_groups'; got {_describe(state_dict)}")
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise StateError(f"{name}.load_state_dict: the state has {len(saved_groups)} parameter "
-                             f"groups; this optimizer has {len(self.param_groups)}")
-        where: dict[int, tuple[int, int]] = {}
-        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if not isinstance(saved, dict) or "params" not in saved:
-                raise StateError(f"{name}.load_state_dict: parameter group {gi} of the state must be "
-                                 f"a dict with a 'params' entry; got {_describe(saved)}")
-            if len(saved["params"]) != len(group["params"]):
-                raise StateError(f"{name}.load_state_dict: parameter group {gi} has "
-                                 f"{len(saved['params'])} parameters in the state and "
-                                 f"{len(group['params'])} here")
-            for j, index in enumerate(saved["params"]):
-                where[int(index)] = (gi, j)
-        saved_state = {}
-        for index, entry in state_dict["state"].items():
-            if int(index) not in where:
-                raise StateError(f"{name}.load_state_dict: state for parameter {index}, which is in "
-                                 "no parameter group")
-            saved_state[int(index)] = entry
-        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = tuple(v) if isinstance(v, list) and isinstance(group.get(k), tuple) else v
-            self._validate(group, f"{name}.load_state_dict parameter group {gi}")
-            self._chains[gi] = None
-            self._states[gi] = None
+        saved_state, where = read_state_dict(type(self).__name__, self.param_groups, state_dict,
+                                             self._validate)
         self._load_state_entries(saved_state, where)
+
+    def _state_entries(self) -> dict[int, dict[str, Any]]:
+        """The ``"state"`` part of :meth:`state_dict`; a subclass with other state overrides it."""
+        layouts = [self._layouts.get(gi) for gi in range(len(self.param_groups))]
+        return param_state_entries(self.param_groups, [lay and lay.state for lay in layouts])
 
     def _load_state_entries(self, saved_state: dict[int, dict[str, Any]],
                             where: dict[int, tuple[int, int]]) -> None:
-        name = type(self).__name__
+        """Load the ``"state"`` part into fresh layouts built from the restored groups."""
+        self._chains.clear()
+        self._layouts.clear()
+        states = []
         for gi, group in enumerate(self.param_groups):
-            tx = self._chain(gi, group)
-            self._init_group(gi, group, tx)
-            if self._flats[gi] is not None:
-                self._flats[gi].dirty = True  # entries below replace the flat state's views
-        for index, entry in saved_state.items():
-            gi, j = where[index]
-            state, p = self._states[gi], self.param_groups[gi]["params"][j]
-            for k, v in entry.items():
-                if k not in state or k.startswith("_"):
-                    known = sorted(s for s in state if not s.startswith("_"))
-                    raise StateError(f"{name}.load_state_dict: unexpected state entry {k!r} for "
-                                     f"parameter {index}; expected some of {known}")
-                state[k][j] = _restore(v, state[k][j], p.data, f"{name}.load_state_dict: state "
-                                       f"entry {k!r} of parameter {index}")
-            for k, v in state.items():
-                if not k.startswith("_") and k not in entry and v[j] is not None:
-                    raise StateError(f"{name}.load_state_dict: parameter {index} has state "
-                                     f"{sorted(entry)} but is missing {k!r}")
+            layout = self._new_layout(gi, group, self._chain(gi, group))
+            layout.replaced()  # the entries loaded below replace the flat state's views
+            states.append(layout.state)
+        load_param_state(type(self).__name__, self.param_groups, states, saved_state, where)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -373,162 +291,3 @@ class Optimizer:
             lines.append(f"Parameter Group {gi}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
-
-
-# ------------------------------------------------------------------------ flat buffers
-def _flattenable(datas: list[Any]) -> bool:
-    first = datas[0]
-    return len(datas) > 1 and all(type(d) is type(first) and d.dtype == first.dtype for d in datas)
-
-
-class _Flat:
-    """One contiguous buffer for a group's parameters, updates and state.
-
-    The chain of transforms then runs once over the whole group instead of once per
-    parameter: Adam is ten NumPy calls per step for the model, not ten per tensor (see
-    PERF-NOTES). ``p.data`` becomes a view into the parameter buffer; each state entry the
-    per-parameter API shows (``state_dict``) is a view into its flat array, so both views agree.
-    Each step copies the gradients into the update buffer, so ``.grad`` keeps PyTorch's
-    semantics (fresh arrays, None after ``zero_grad``). When that cannot hold (a parameter
-    without a gradient, step counts that differ), :meth:`step` says so and the optimizer takes
-    the per-parameter path for that step, on the same state.
-    """
-
-    def __init__(self, params: list[Tensor], tx: Transform) -> None:
-        self.params = params
-        datas = [p.data for p in params]
-        xp = get_backend(datas[0]).xp
-        self.shapes = [d.shape for d in datas]
-        self.bounds = np.cumsum([0] + [d.size for d in datas])
-        self.P = xp.empty(int(self.bounds[-1]), dtype=datas[0].dtype)
-        self.U = xp.empty_like(self.P)
-        self.param_views = self._views(self.P)
-        for p, v, d in zip(params, self.param_views, datas):
-            v[...] = d
-            p.data = v
-        self.update_views = self._views(self.U)
-        self.flat_state = tx.init([self.P])
-        self.dirty = False  # True when per-parameter state may differ from the flat state
-        self.state: State = {}
-        self.state_views: dict[str, list[Any]] = {}
-        for k, (v,) in self.flat_state.items():
-            self._expose(k, v)
-
-    def _views(self, flat: Any) -> list[Any]:
-        b = self.bounds
-        return [flat[b[j]:b[j + 1]].reshape(shape) for j, shape in enumerate(self.shapes)]
-
-    def _expose(self, k: str, v: Any) -> None:
-        n = len(self.params)
-        if v is None or not hasattr(v, "shape"):
-            self.state[k] = [v] * n
-        else:
-            self.state_views[k] = self._views(v)
-            self.state[k] = list(self.state_views[k])
-
-    def _sync_in(self) -> bool:
-        """Gather the gradients into the update buffer and bring back anything changed behind
-        the buffers' back; False if the flat step can't run."""
-        for j, (p, view, u) in enumerate(zip(self.params, self.param_views, self.update_views)):
-            g = p.grad
-            if g is None:
-                return False
-            if p.data is not view:  # rebound (load, .to(), user code): take its values back
-                d = p.data
-                if type(d) is not type(view) or d.dtype != view.dtype or d.shape != view.shape:
-                    raise ConfigError(
-                        f"parameter {j} changed from {view.dtype} {view.shape} to {d.dtype} "
-                        f"{d.shape} ({type(d).__module__}) after the optimizer was built; build "
-                        "a new optimizer after Module.to() or other changes of dtype, shape or backend")
-                view[...] = d
-                p.data = view
-            u[...] = g  # the chain works in place; the user's .grad stays as it was
-        if not self.dirty:
-            return True
-        for k, entries in self.state.items():
-            views = self.state_views.get(k)
-            if views is not None:
-                for j, e in enumerate(entries):
-                    if e is not views[j]:  # replaced, e.g. by load_state_dict
-                        if e is None:
-                            return False
-                        views[j][...] = e
-                        entries[j] = views[j]
-            elif all(e is None for e in entries):
-                self.flat_state[k] = [None]
-            elif hasattr(entries[0], "shape"):  # arrays from load_state_dict: gather them
-                if any(e is None for e in entries):
-                    return False
-                xp = get_backend(self.P).xp
-                flat = xp.concatenate([e.reshape(-1) for e in entries]).astype(self.P.dtype)
-                self.flat_state[k] = [flat]
-                self._expose(k, flat)
-            elif entries[0] is None:
-                return False
-            else:
-                if any(e != entries[0] for e in entries):
-                    return False  # per-parameter counters differ
-                self.flat_state[k] = [entries[0]]
-        self.dirty = False
-        return True
-
-    def step(self, tx: Transform, lr: float) -> bool:
-        if not self._sync_in():
-            return False
-        (u,) = tx.update([self.U], self.flat_state, [self.P])
-        for k, (v,) in self.flat_state.items():
-            if k in self.state_views:
-                continue
-            if v is not None and hasattr(v, "shape"):  # created on this step (momentum_buffer)
-                self._expose(k, v)
-            else:
-                self.state[k][:] = [v] * len(self.params)
-        u *= -lr
-        self.P += u
-        return True
-
-
-# ---------------------------------------------------------------------------- helpers
-def check_number(group: dict[str, Any], key: str, label: str, where: str, lo: float | None = None,
-                 hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> float:
-    """``group[key]`` as a float within the bounds, or a :class:`ConfigError` naming it."""
-    value = group[key]
-    bounds = []
-    if lo is not None:
-        bounds.append(f"{key} {'>' if lo_open else '>='} {lo:g}")
-    if hi is not None:
-        bounds.append(f"{key} {'<' if hi_open else '<='} {hi:g}")
-    expected = " and ".join(bounds) or f"{key} a number"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ConfigError(f"Invalid {label}: {value!r} (expected a number, {expected}) in {where}")
-    ok = (lo is None or (value > lo if lo_open else value >= lo)) and \
-         (hi is None or (value < hi if hi_open else value <= hi))
-    if not ok:
-        raise ConfigError(f"Invalid {label}: {value} (expected {expected}) in {where}")
-    return float(value)
-
-
-def _describe(x: Any) -> str:
-    return f"a dict with keys {sorted(map(str, x))}" if isinstance(x, dict) else type(x).__name__
-
-
-def _host_copy(v: Any) -> Any:
-    if isinstance(v, (numbers.Number, str)) or v is None:
-        return v
-    return np.array(get_backend(v).asnumpy(v), copy=True)
-
-
-def _restore(value: Any, current: Any, param: Any, where: str) -> Any:
-    """A saved state entry in the form of ``current`` (its fresh value): number or array."""
-    if isinstance(current, numbers.Number) and not hasattr(current, "shape"):
-        try:
-            return type(current)(value)
-        except (TypeError, ValueError) as exc:
-            raise StateError(f"{where}: expected a number; got {type(value).__name__}") from exc
-    arr = np.asarray(get_backend(value).asnumpy(value))
-    if arr.shape != param.shape:
-        raise StateError(f"{where}: shape {arr.shape}; expected the parameter's shape {param.shape}")
-    xp = get_backend(param).xp
-    out = xp.empty_like(param)
-    out[...] = xp.asarray(arr)
-    return out

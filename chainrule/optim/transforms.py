@@ -283,8 +283,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
         vmaxs = state["max_exp_avg_sq"] if amsgrad else vs
         for i, u in enumerate(updates):
             m, v, tmp = ms[i], vs[i], tmps[i]
-            steps[i] += 1
-            t = steps[i]
+            t = steps[i] = steps[i] + 1
             bc1 = 1.0 - b1 ** t
             bc2_sqrt = (1.0 - b2 ** t) ** 0.5
             xp.subtract(u, m, out=tmp)                     # m += (1 - b1)(g - m), torch's lerp
