@@ -5,76 +5,31 @@ metadata, the architecture (class names and constructor arguments of chainrule m
 up in an allow-list, so loading a stranger's file never runs code) and a SHA-256 of every
 tensor's bytes, so truncated, flipped or tampered files fail loudly instead of loading a
 silently wrong model. A checkpoint adds the optimizer state and the random generator's state,
-so training resumes bit-identically.
+so training resumes bit-identically; :class:`Checkpoint` writes one during :func:`~chainrule.train.fit`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 import numpy as np
 
-from .errors import ChainruleError, FileFormatError, MissingDependency
+from .atomic import atomic_write
+from .errors import ChainruleError, FileFormatError
+from .optional import require
+from .train import Callback, TrainState
+from .validate import check_number
 
 FORMAT = "chainrule"
 VERSION = 1
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", **kwargs: Any) -> Iterator[Any]:
-    """Write to a temporary file beside ``path``, flush, fsync, then rename over ``path``:
-    a crash mid-write leaves the previous file intact.
-
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
-    >>> with atomic_write(p, "w") as f:
-    ...     _ = f.write("hello")
-    >>> p.read_text()
-    'hello'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, mode, **kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only portable way to read it is to set it and put it back
-    os.umask(mask)
-    return mask
-
-
 def _safetensors() -> Any:
-    try:
-        import safetensors.numpy as stn
-    except ImportError as exc:
-        raise MissingDependency("model files need the safetensors package: "
-                                "pip install chainrule[io]") from exc
-    return stn
+    return require("safetensors.numpy", "files", "model files and checkpoints")
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:
@@ -338,3 +293,25 @@ def _module_rngs(model: Any, restore: dict[str, Any] | None) -> dict[str, Any]:
                 elif key in restore:
                     value.bit_generator.state = restore[key]
     return states
+
+
+class Checkpoint(Callback):
+    """A :func:`~chainrule.train.fit` callback: save a resumable checkpoint (model, optimizer,
+    random state, epoch and history) every ``every`` epochs with :func:`save_checkpoint`.
+
+    Args:
+        path: the checkpoint file, overwritten atomically each time.
+        every: epochs between saves.
+
+    >>> Checkpoint("run.safetensors", every=5).every
+    5
+    """
+
+    def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
+        self.path = Path(path)
+        self.every = check_number(every, "every", "Checkpoint", low=1, integer=True)
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if state.epoch % self.every == 0:
+            save_checkpoint(self.path, state.model, state.optimizer, epoch=state.epoch,
+                            history=state.history.epochs)

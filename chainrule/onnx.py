@@ -11,9 +11,9 @@ batch normalization uses its running statistics. Weights become float32 initiali
 like the model's ``state_dict`` keys. The batch axis (axis 0) of the input is symbolic
 (``"batch"``) unless ``dynamic_batch=False``; every other axis is fixed to the example's size.
 
-onnx (and onnxruntime, to run the file) are optional: ``pip install chainrule[onnx]``. The
-real ``onnx`` package is imported lazily with :func:`importlib.import_module`, so this module
-(``chainrule.onnx``) never shadows it.
+onnx (and onnxruntime, to run the file) are optional: ``pip install 'chainrule[onnx]'``. The
+real ``onnx`` package is imported when exporting, through :func:`chainrule.optional.require`
+(an absolute import, so this module, ``chainrule.onnx``, never shadows it).
 
 >>> sorted(CONVERTERS)[:4]
 ['AdaptiveAvgPool1d', 'AdaptiveAvgPool2d', 'AvgPool1d', 'AvgPool2d']
@@ -21,7 +21,6 @@ real ``onnx`` package is imported lazily with :func:`importlib.import_module`, s
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -30,10 +29,13 @@ from typing import Any
 import numpy as np
 
 from .autograd import no_grad
-from .errors import ConfigError, MissingDependency, ShapeError, UnsupportedLayerError
-from .io import atomic_write
+from .atomic import atomic_write
+from .errors import ConfigError, ShapeError, UnsupportedLayerError
+from .models.heads import get_head
 from .nn import Module
+from .optional import require
 from .tensor import Tensor
+from .validate import check_number
 
 #: The lowest opset whose Softmax/LogSoftmax normalize along one axis, as chainrule's do.
 MIN_OPSET = 13
@@ -41,11 +43,7 @@ DEFAULT_OPSET = 17
 
 
 def _onnx() -> Any:
-    try:
-        return importlib.import_module("onnx")
-    except ImportError as exc:
-        raise MissingDependency("ONNX export needs the onnx package: "
-                                "pip install chainrule[onnx]") from exc
+    return require("onnx", "onnx", "ONNX export")
 
 
 # A converter is f(graph, layer, x, shape) -> name of the layer's output in the graph, where
@@ -164,13 +162,14 @@ def _sequential(g: Graph, layer: Any, x: str, shape: tuple) -> str:
 
 @register("MLP")
 def _mlp(g: Graph, layer: Any, x: str, shape: tuple) -> str:
+    # the head says how the network hands over its outputs: binary logits as one vector
     y = g.convert(layer.layers, x, "layers")
-    return _vector(g, y) if layer.task == "binary" else y
+    return _vector(g, y) if get_head(layer.task).vector_output else y
 
 
 @register("LogisticRegression")
 def _logistic(g: Graph, layer: Any, x: str, shape: tuple) -> str:
-    return _vector(g, g.convert(layer.linear, x, "linear"))
+    return _vector(g, g.convert(layer.linear, x, "linear"))  # one binary logit per row
 
 
 def _vector(g: Graph, y: str) -> str:
@@ -430,24 +429,32 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     >>> [n.op_type for n in proto.graph.node]
     ['Gemm', 'Relu', 'Gemm']
     """
+    where = "chainrule.onnx.export"
     if not isinstance(model, Module):
-        raise UnsupportedLayerError(f"chainrule.onnx.export: model must be a chainrule "
-                                    f"nn.Module; got {type(model).__name__}")
+        raise UnsupportedLayerError(f"{where}: model must be a chainrule nn.Module; got "
+                                    f"{type(model).__name__}")
     onnx = _onnx()
-    max_opset = onnx.defs.onnx_opset_version()
-    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
-            or not MIN_OPSET <= opset <= max_opset:
-        raise ConfigError(f"chainrule.onnx.export: opset must be an integer in [{MIN_OPSET}, "
-                          f"{max_opset}] (the installed onnx {onnx.__version__}); got {opset!r}")
+    # the highest opset is what the installed onnx knows
+    opset = check_number(opset, "opset", where, low=MIN_OPSET, high=onnx.defs.onnx_opset_version(),
+                         integer=True)
     if not input_name or not output_name or input_name == output_name:
-        raise ConfigError(f"chainrule.onnx.export: input_name and output_name must be distinct "
+        raise ConfigError(f"{where}: input_name and output_name must be distinct "
                           f"non-empty names; got {input_name!r} and {output_name!r}")
     x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
     if x.ndim == 0:
-        raise ShapeError("chainrule.onnx.export: example_input must have at least one axis "
+        raise ShapeError(f"{where}: example_input must have at least one axis "
                          "(the batch axis); got a scalar")
+    g = Graph(onnx, opset)
+    _trace(g, model, x, input_name, output_name)
+    proto = _model_proto(g, model, x, input_name, output_name, dynamic_batch)
+    data = proto.SerializeToString()
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+    return proto
 
-    g = Graph(onnx, int(opset))
+
+def _trace(g: Graph, model: Module, x: Tensor, input_name: str, output_name: str) -> None:
+    """Convert ``model`` in eval mode on the example ``x``, its last node writing ``output_name``."""
     g._used.update((input_name, output_name))
     g.values[input_name] = x
     modes = [(m, m.training) for m in model.modules()]
@@ -458,17 +465,21 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     finally:
         for m, mode in modes:
             m.training = mode
-
     if y == input_name:  # the model is the identity: the output still needs a node
-        g.nodes.append(onnx.helper.make_node("Identity", [y], [output_name], name=output_name))
-    else:  # the node that makes y writes the graph output directly
-        for n in g.nodes:
-            for i, name in enumerate(n.input):
-                if name == y:
-                    n.input[i] = output_name
-            if n.output[0] == y:
-                n.output[0] = n.name = output_name
+        g.nodes.append(g.onnx.helper.make_node("Identity", [y], [output_name], name=output_name))
+        return
+    for n in g.nodes:  # the node that makes y writes the graph output directly
+        for i, name in enumerate(n.input):
+            if name == y:
+                n.input[i] = output_name
+        if n.output[0] == y:
+            n.output[0] = n.name = output_name
 
+
+def _model_proto(g: Graph, model: Module, x: Tensor, input_name: str, output_name: str,
+                 dynamic_batch: bool) -> Any:
+    """The checked ``ModelProto`` of the traced graph ``g``."""
+    onnx = g.onnx
     float32 = onnx.TensorProto.FLOAT
     dims = ["batch" if dynamic_batch else int(x.shape[0])] + [int(n) for n in x.shape[1:]]
     graph = onnx.helper.make_graph(
@@ -476,7 +487,7 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
         [onnx.helper.make_tensor_value_info(input_name, float32, dims)],
         [onnx.helper.make_tensor_value_info(output_name, float32, None)],
         initializer=g.initializers)
-    opsets = [onnx.helper.make_opsetid("", int(opset))]
+    opsets = [onnx.helper.make_opsetid("", g.opset)]
     proto = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="chainrule",
                                    producer_version=_version(), doc_string=repr(model))
     # The oldest IR version that carries this opset: runtimes older than the onnx package
@@ -486,9 +497,6 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     inferred = onnx.shape_inference.infer_shapes(proto, strict_mode=True)
     proto.graph.output[0].CopyFrom(inferred.graph.output[0])
     onnx.checker.check_model(proto, full_check=True)
-    data = proto.SerializeToString()
-    with atomic_write(path, "wb") as f:
-        f.write(data)
     return proto
 
 

@@ -113,3 +113,27 @@ def test_files_get_the_usual_permissions(tmp_path):
     path.chmod(0o640)
     io.save(MLP([2, 2, 1], task="binary"), path)  # overwriting keeps the file's mode
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_checkpoint_callback_saves_every_few_epochs(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((32, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    net = MLP([3, 4, 2], task="multiclass", rng=0)
+    opt = Adam(net.parameters(), lr=0.01)
+    path = tmp_path / "ck.safetensors"
+    fit(net, net.loss_fn, opt, (X, y), epochs=5, batch_size=8, rng=0, progress=False,
+        callbacks=[io.Checkpoint(path, every=2)])
+    back = MLP([3, 4, 2], task="multiclass", rng=9)
+    extra = io.load_checkpoint(path, back, Adam(back.parameters(), lr=0.01))
+    assert extra["epoch"] == 4 and len(extra["history"]) == 4  # epochs 2 and 4 saved, not 5
+    with pytest.raises(cr.ConfigError, match="Invalid every"):
+        io.Checkpoint(path, every=0)
+
+
+def test_missing_safetensors_names_the_extra(monkeypatch, tmp_path):
+    import sys
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    with pytest.raises(cr.MissingDependency, match=r"pip install 'chainrule\[files\]'"):
+        io.save(MLP([2, 2, 1], task="binary"), tmp_path / "m.safetensors")

@@ -6,7 +6,7 @@ them, with an error saying what to install when they are missing.
 """
 
 from ..errors import DatasetNotFound, MissingDependency
-from .dataset import DataLoader, Dataset, Subset, TensorDataset, random_split
+from .dataset import DataLoader, Dataset, ReshuffleSampler, Subset, TensorDataset, random_split
 from .datasets import admissions, blobs, circles, digits_binary, load_digits, moons, regression, spirals, xor
 from .mnist import load_fashion_mnist, load_idx, load_mnist, load_mnist_idx, mnist_store_path
 from .preprocessing import Standardizer, check_Xy, train_test_split
@@ -17,7 +17,7 @@ from .sources import (
 from .tabular import Table, read_csv
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "DataLoader", "random_split",
+    "Dataset", "TensorDataset", "Subset", "DataLoader", "ReshuffleSampler", "random_split",
     "check_Xy", "train_test_split", "Standardizer",
     "load_digits", "digits_binary", "admissions", "xor", "moons", "circles", "blobs", "spirals",
     "regression",

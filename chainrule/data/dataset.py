@@ -173,6 +173,38 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+class ReshuffleSampler:
+    """Each epoch, the previous epoch's order permuted again: ``order = order[rng.permutation(n)]``.
+
+    This is how scikit-learn's MLP shuffles (``sklearn.utils.shuffle`` of its index array every
+    epoch): with the same ``RandomState`` a :class:`DataLoader` over this sampler visits the
+    samples in scikit-learn's order, batch for batch. A fresh permutation every epoch is
+    equally random; this one reproduces scikit-learn's bits.
+
+    Args:
+        n: the number of samples.
+        rng: anything with ``permutation(n)`` (a NumPy ``Generator`` or ``RandomState``), or a
+            seed.
+
+    >>> s = ReshuffleSampler(4, np.random.RandomState(0))
+    >>> first = list(s); second = list(s)
+    >>> sorted(first) == sorted(second) == [0, 1, 2, 3]
+    True
+    """
+
+    def __init__(self, n: int, rng: Any = None) -> None:
+        self.n = int(n)
+        self.rng = rng if hasattr(rng, "permutation") else _random.get_rng(rng)
+        self.order = np.arange(self.n)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[int]:
+        self.order = self.order[self.rng.permutation(self.n)]
+        return iter(self.order)
+
+
 class DataLoader:
     """Iterate over a data set in mini-batches of :class:`chainrule.Tensor`.
 
@@ -189,9 +221,13 @@ class DataLoader:
             (:func:`chainrule.manual_seed`) at the start of each epoch. An int seed makes a
             generator once, so epochs differ from each other but the same seed gives the
             same sequence of epochs.
+        sampler: instead of ``shuffle``, the order of the samples: a sized iterable of
+            indices, iterated once per epoch (PyTorch's ``sampler``), e.g.
+            :class:`ReshuffleSampler`.
 
     Raises:
-        ConfigError: a batch size that is not a positive integer.
+        ConfigError: a batch size that is not a positive integer, or both ``shuffle`` and
+            ``sampler``.
         DataError: an empty data set.
 
     >>> X = np.arange(10, dtype=np.float32).reshape(5, 2); y = np.arange(5)
@@ -201,7 +237,10 @@ class DataLoader:
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 32, shuffle: bool = False,
-                 drop_last: bool = False, rng: np.random.Generator | int | None = None) -> None:
+                 drop_last: bool = False, rng: np.random.Generator | int | None = None,
+                 sampler: Any = None) -> None:
+        if shuffle and sampler is not None:
+            raise ConfigError("DataLoader: give shuffle=True or a sampler, not both")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ConfigError(f"DataLoader: batch_size must be a positive integer; got "
@@ -213,14 +252,18 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.rng = None if rng is None else _random.get_rng(rng)
+        self.sampler = sampler
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
         n, bs = len(self.dataset), self.batch_size
         order = _random.get_rng(self.rng).permutation(n) if self.shuffle else None
+        if self.sampler is not None:
+            order = np.fromiter(self.sampler, dtype=np.int64, count=len(self.sampler))
+            n = len(order)
         for b in range(len(self)):
             start, stop = b * bs, min((b + 1) * bs, n)
             index = slice(start, stop) if order is None else order[start:stop]

@@ -39,6 +39,10 @@ class Head:
     threshold: ClassVar[float | None] = None
     #: The ONNX operator of the output unit that turns z into probabilities or means.
     onnx_output: ClassVar[str | None] = None
+    #: The output unit in scikit-learn's words (its MLP's ``out_activation_``).
+    out_activation: ClassVar[str] = "identity"
+    #: A model gives its one output column as a vector z of shape (rows,) (binary logits).
+    vector_output: ClassVar[bool] = False
 
     def n_outputs(self, n_classes: int) -> int:
         """Output units for ``n_classes`` classes (labels, or targets for regression)."""
@@ -85,6 +89,8 @@ class BinaryHead(Head):
     is_classifier = True
     threshold = 0.0
     onnx_output = "Sigmoid"
+    out_activation = "logistic"
+    vector_output = True
 
     def n_outputs(self, n_classes: int) -> int:
         return 1
@@ -108,6 +114,7 @@ class BinaryHead(Head):
 
 class MultilabelHead(BinaryHead):
     name = "multilabel"
+    vector_output = False
 
     def n_outputs(self, n_classes: int) -> int:
         return n_classes
@@ -124,6 +131,7 @@ class MulticlassHead(Head):
     name = "multiclass"
     is_classifier = True
     onnx_output = "Softmax"
+    out_activation = "softmax"
 
     def loss(self, reduction: str = "mean") -> Module:
         return CrossEntropyLoss(reduction=reduction)
@@ -160,6 +168,7 @@ class RegressionHead(Head):
 class PoissonHead(RegressionHead):
     name = "poisson"
     onnx_output = "Exp"
+    out_activation = "exp"
 
     def sample_losses(self, z: Any, Y: np.ndarray) -> Any:
         # half the Poisson deviance, e^z − y·z + (y log y − y): the constant keeps its value

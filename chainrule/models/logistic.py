@@ -6,10 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..nn import BCEWithLogitsLoss, Linear, Module
+from ..nn import Linear, Module
+from ..optim import SGD
 from ..random import get_rng
 from ..tensor import Tensor
+from ..train import fit, predict
+from ..validate import check_number
+from .heads import get_head
+
+#: One sigmoid neuron is the binary head: σ(z) = P(Y = 1 | x), class 1 where z ≥ 0.
+_HEAD = get_head("binary")
 
 
 class LogisticRegression(Module):
@@ -32,27 +38,23 @@ class LogisticRegression(Module):
         return self.linear(x).reshape(-1)
 
     @property
-    def loss_fn(self) -> BCEWithLogitsLoss:
+    def loss_fn(self) -> Module:
         """The objective: binary cross-entropy from the logit (−LL / n)."""
-        return BCEWithLogitsLoss()
+        return _HEAD.loss()
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """P(Y = 1 | x) for each row."""
-        from ..train import predict
-        return Tensor(predict(self, X)).sigmoid().numpy()
+        return _HEAD.outputs(predict(self, X))[:, 0]
 
     def predict(self, X: Any) -> np.ndarray:
-        from ..train import predict
-        return (predict(self, X) >= 0).astype(np.int64)
+        """1 where P(Y = 1 | x) ≥ ½ (the score is ≥ 0), else 0."""
+        return _HEAD.predict(predict(self, X))
 
     def fit(self, X: Any, y: Any, lr: float = 0.1, epochs: int = 100,
             batch_size: int | None = None, rng: Any = None) -> LogisticRegression:
         """Gradient descent on log-loss, w ← w + η(y − ŷ)x averaged over each batch
         (full batch when ``batch_size`` is None). Returns self; ``history_`` holds the losses."""
-        from ..optim import SGD
-        from ..train import fit
-        if lr <= 0:
-            raise ConfigError(f"LogisticRegression.fit: lr must be > 0; got {lr}")
+        check_number(lr, "lr", "LogisticRegression.fit", low=0, low_open=True, label="learning rate")
         X = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float32)
         y = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float32)
         self.history_ = fit(self, self.loss_fn, SGD(self.parameters(), lr=lr), (X, y),

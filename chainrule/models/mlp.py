@@ -3,21 +3,19 @@ depth and width (``sizes``), activation, objective (from ``task``) and initializ
 
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .. import functional as F
 from ..errors import ConfigError
-from ..nn import (
-    BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Linear, Module, MSELoss, Sequential,
-    get_activation,
-)
+from ..nn import Dropout, Linear, Module, Sequential, get_activation
 from ..random import get_rng
-from ..tensor import Tensor
+from ..train import predict
+from ..validate import check_choice
+from .heads import TASKS, Head, get_head
 
-TASKS = ("binary", "multiclass", "regression")
+__all__ = ["MLP", "TASKS"]
 
 
 class MLP(Module):
@@ -26,6 +24,9 @@ class MLP(Module):
     - ``task="binary"``: one output unit; ``forward`` gives the logit z, ŷ = σ(z); loss BCE.
     - ``task="multiclass"``: one unit per class; logits, softmax probabilities; cross-entropy.
     - ``task="regression"``: identity outputs; mean squared error.
+
+    The task's :class:`~chainrule.models.heads.Head` (``net.head``) owns the loss, the
+    probabilities and the predictions.
 
     Args:
         sizes: [inputs, hidden..., outputs], e.g. [64, 16, 1] is the notes' one-hidden-layer
@@ -53,10 +54,9 @@ class MLP(Module):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2:
             raise ConfigError(f"MLP: sizes needs at least [inputs, outputs]; got {sizes}")
-        if task not in TASKS:
-            raise ConfigError(f"MLP: unknown task {task!r}; expected one of {', '.join(TASKS)}")
-        if task == "binary" and sizes[-1] != 1:
-            raise ConfigError(f"MLP: a binary task has one output unit; got sizes {sizes}")
+        head = get_head(check_choice(task, "task", "MLP", TASKS))
+        if head.vector_output and sizes[-1] != 1:
+            raise ConfigError(f"MLP: a {task} task has one output unit; got sizes {sizes}")
         get_activation(activation)  # fail early, listing the valid names
         g = get_rng(rng)
         self.sizes, self.activation, self.task = sizes, activation, task
@@ -69,35 +69,30 @@ class MLP(Module):
                     layers.append(Dropout(dropout, rng=g))
         self.layers = Sequential(*layers)
 
+    @property
+    def head(self) -> Head:
+        """The task head: loss, output unit, probabilities and predictions."""
+        return get_head(self.task)
+
     def forward(self, x: Any) -> Any:
         out = self.layers(x)
-        return out.reshape(-1) if self.task == "binary" else out
+        return out.reshape(-1) if self.head.vector_output else out
 
     @property
     def loss_fn(self) -> Module:
         """The objective matching the output unit."""
-        return {"binary": BCEWithLogitsLoss, "multiclass": CrossEntropyLoss,
-                "regression": MSELoss}[self.task]()
+        return self.head.loss()
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """σ(z) for binary tasks, softmax rows for multiclass."""
-        from ..train import predict
-        z = Tensor(predict(self, X))
-        if self.task == "binary":
-            return z.sigmoid().numpy()
-        if self.task == "multiclass":
-            return F.softmax(z, axis=1).numpy()
-        raise ConfigError("MLP.predict_proba: a regression network has no probabilities")
+        """σ(z) for binary tasks (shape (n,), P(class 1)), softmax rows for multiclass."""
+        if not self.head.is_classifier:
+            raise ConfigError("MLP.predict_proba: a regression network has no probabilities")
+        p = self.head.outputs(predict(self, X))
+        return p[:, 0] if self.head.vector_output else p
 
     def predict(self, X: Any) -> np.ndarray:
         """Class numbers (classification) or values (regression)."""
-        from ..train import predict
-        z = predict(self, X)
-        if self.task == "binary":
-            return (z >= 0).astype(np.int64)
-        if self.task == "multiclass":
-            return z.argmax(axis=1)
-        return z
+        return self.head.predict(predict(self, X))
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}, activation={self.activation!r}, task={self.task!r}"

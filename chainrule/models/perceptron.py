@@ -11,6 +11,7 @@ from ..errors import ConfigError, ShapeError
 from ..nn import Module, Parameter
 from ..random import get_rng
 from ..tensor import Tensor
+from .heads import get_head
 
 
 class Perceptron(Module):
@@ -48,8 +49,8 @@ class Perceptron(Module):
         return X @ self.weight.data + self.bias.data
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 where the score is ≥ 0, else 0."""
-        return (self.decision_function(X) >= 0).astype(np.int64)
+        """1 where the score is ≥ 0, else 0 (the binary head's rule on the score)."""
+        return get_head("binary").predict(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy on (X, y)."""

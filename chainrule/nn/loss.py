@@ -13,6 +13,9 @@ from .module import Module
 
 class _Loss(Module):
     _reductions: tuple[str, ...] = ("mean", "sum", "none")
+    #: Where one output column splits the two classes (0 on logits, 0.5 on probabilities);
+    #: None for losses that are not binary.
+    decision_threshold: float | None = None
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
@@ -32,6 +35,8 @@ class BCELoss(_Loss):
     0.6931
     """
 
+    decision_threshold = 0.5
+
     def forward(self, p: Any, y: Any) -> Any:
         return NF.binary_cross_entropy(p, y, self.reduction)
 
@@ -44,6 +49,8 @@ class BCEWithLogitsLoss(_Loss):
     >>> round(BCEWithLogitsLoss()(Tensor([0.0]), [1.0]).item(), 4)
     0.6931
     """
+
+    decision_threshold = 0.0
 
     def forward(self, z: Any, y: Any) -> Any:
         return NF.binary_cross_entropy_with_logits(z, y, self.reduction)
