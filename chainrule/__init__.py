@@ -22,8 +22,8 @@ from .io import load, save
 from .ops import OPS
 from .random import manual_seed
 from .tensor import Tensor, apply, as_tensor, tensor
+from .version import __version__  # noqa: F401 - chainrule.__version__
 
-__version__ = "0.1.0"
 
 __all__ = [
     "functional", "ops", "random", "OPS", "manual_seed",

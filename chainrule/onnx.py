@@ -30,6 +30,7 @@ import numpy as np
 
 from .autograd import no_grad
 from .atomic import atomic_write
+from .version import __version__
 from .errors import ConfigError, ShapeError, UnsupportedLayerError
 from .models.heads import get_head
 from .nn import Module
@@ -501,7 +502,6 @@ def _model_proto(g: Graph, model: Module, x: Tensor, input_name: str, output_nam
 
 
 def _version() -> str:
-    from . import __version__
     return __version__
 
 
