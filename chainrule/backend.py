@@ -166,6 +166,11 @@ def is_device(a: Any) -> bool:
     return type(a) is not np.ndarray and type(a).__module__.split(".")[0] == "cupy"
 
 
+def is_array(a: Any) -> bool:
+    """Whether ``a`` is an array (NumPy or CuPy) rather than a scalar, list or other object."""
+    return type(a) is np.ndarray or is_device(a)
+
+
 def to_host(a: Any) -> np.ndarray:
     """``a`` (a NumPy or CuPy array, a scalar or a sequence) as a NumPy array on the host.
 

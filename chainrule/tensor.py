@@ -405,7 +405,8 @@ def apply(op: type[P.Op], *args: Any, **params: Any) -> Any:
                 return type(a)._apply(op, *args, **params)
         _convert(args, arrays)
     first = arrays[0]
-    # (a NumPy scalar first, as in 2.0 ** x, is NumPy's only if the last operand is too)
+    # NOTE: backend.get_backend's answer for the common case, inlined (every op of every step);
+    # a NumPy scalar first, as in 2.0 ** x, is NumPy's only if the last operand is too
     node.xp = np if type(first) is np.ndarray or isinstance(first, np.generic) and isinstance(
         arrays[-1], (np.ndarray, np.generic)) else get_backend(*arrays).xp
     node.needs_grad = needs = tuple(needs)

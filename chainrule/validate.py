@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 
 __all__ = ["check_number", "check_choice", "check_bool"]
@@ -91,6 +93,6 @@ def check_bool(value: Any, name: str, where: str) -> bool:
     Raises:
         ConfigError: anything else (``"no"`` or ``0`` is not a flag).
     """
-    if value is True or value is False or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise ConfigError(f"Invalid {name}: {value!r} (expected True or False) in {where}")

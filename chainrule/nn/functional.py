@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import functional as _F
 from .. import ops as P
-from ..backend import array_module, get_backend, is_device
+from ..backend import array_module, get_backend, is_array, is_device
 from ..errors import DataError, ShapeError
 from ..validate import check_choice, check_number
 from ..functional import (
@@ -208,7 +208,7 @@ def _class_indices(where: str, scores: Any, target: Any) -> np.ndarray | None:
     """``target`` as an integer index array of shape scores.shape[:-1], or None when it is a
     float target of the scores' own shape (probabilities)."""
     t = array_of(target)
-    if type(t) is not np.ndarray and not is_device(t):
+    if not is_array(t):
         t = np.asarray(t)  # a list
     if is_device(t) or is_device(scores.data if type(scores) is Tensor else array_of(scores)):
         return _device_class_indices(where, scores, t)
