@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, DataError, ShapeError
+from .validate import check_choice, check_number
 from .ops import stable_sigmoid
 
 LOSSES = ("squared", "log")
@@ -310,10 +311,8 @@ def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squ
     >>> print(trace.table().splitlines()[1])
     network 2-2-1, sigmoid units, E = ½ Σ_t (y*_t − y_t)², η = 0.5
     """
-    if loss not in LOSSES:
-        raise ConfigError(f"backprop_trace: loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-    if not lr > 0:
-        raise ConfigError(f"backprop_trace: lr (η) must be > 0; got {lr!r}")
+    check_choice(loss, "loss", "backprop_trace", LOSSES)
+    lr = check_number(lr, "lr", "backprop_trace", low=0, low_open=True, label="learning rate η")
     layers = _dense_sigmoid_layers(model)
     sizes = [layers[0][0].in_features] + [lin.out_features for lin, _, _ in layers]
     x = _vector(x, sizes[0], "x")

@@ -1,6 +1,6 @@
-"""The shape of the code (issue 10, STYLE.md rule 12): no module over 600 lines, no function over
-60 lines (docstrings aside) unless a ``# NOTE:`` beside its ``def`` says why, and the layers of DESIGN.md kept by the
-import-linter contracts in ``.importlinter``."""
+"""The shape of the code (issue 10, STYLE.md rule 12): no module over 600 lines, no function
+over 60 lines (docstrings aside) unless a ``# NOTE:`` beside its ``def`` says why, and the
+layers of DESIGN.md kept by the import-linter contracts in ``.importlinter``."""
 
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ def test_bad_models_and_examples():
         backprop_trace(net, [np.nan, 0], [0])
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         backprop_trace(net, [0, 0], [2.0], loss="log")
-    with pytest.raises(ConfigError, match="loss must be one of squared, log"):
+    with pytest.raises(ConfigError, match="Invalid loss: 'hinge' \\(expected one of 'squared', 'log'\\)"):
         backprop_trace(net, [0, 0], [0], loss="hinge")
     with pytest.raises(ConfigError, match="lr"):
         backprop_trace(net, [0, 0], [0], lr=0)

@@ -19,6 +19,7 @@ import numpy as np
 from .. import random as _random
 from ..backend import require_host
 from ..errors import ConfigError, DataError
+from ..validate import check_number
 from ..tensor import Tensor, to_array
 
 
@@ -241,10 +242,7 @@ class DataLoader:
                  sampler: Any = None) -> None:
         if shuffle and sampler is not None:
             raise ConfigError("DataLoader: give shuffle=True or a sampler, not both")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ConfigError(f"DataLoader: batch_size must be a positive integer; got "
-                              f"{batch_size!r}")
+        check_number(batch_size, "batch_size", "DataLoader", low=1, integer=True)
         if len(dataset) == 0:
             raise DataError("DataLoader: the data set is empty (0 samples)")
         self.dataset = dataset

@@ -18,19 +18,16 @@ import numpy as np
 
 from .. import random as _random
 from ..errors import ConfigError
+from ..validate import check_number
 from ..optional import require
 
 
 def _n(n: int, name: str, at_least: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < at_least:
-        raise ConfigError(f"{name}: n must be an integer >= {at_least}; got {n!r}")
-    return int(n)
+    return check_number(n, "n", name, low=at_least, integer=True)
 
 
 def _noise(noise: float, name: str) -> float:
-    if not noise >= 0:
-        raise ConfigError(f"{name}: noise must be >= 0; got {noise!r}")
-    return float(noise)
+    return check_number(noise, "noise", name, low=0)
 
 
 def load_digits(images: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -105,8 +102,7 @@ def admissions(n: int = 100, noise: float = 0.0,
     True
     """
     n, noise = _n(n, "admissions"), _noise(noise, "admissions")
-    if noise > 1:
-        raise ConfigError(f"admissions: noise is a flip probability in [0, 1]; got {noise!r}")
+    check_number(noise, "noise", "admissions", low=0, high=1, label="flip probability noise")
     gen = _random.get_rng(rng)
     X = gen.uniform(0.0, 10.0, size=(n, 2)).astype(np.float32)
     # NOTE: labels come from the float32 values actually returned, so the data agree with the
@@ -194,8 +190,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
     True
     """
     n, noise = _n(n, "circles", 2), _noise(noise, "circles")
-    if not 0 < factor < 1:
-        raise ConfigError(f"circles: factor must be in (0, 1); got {factor!r}")
+    factor = check_number(factor, "factor", "circles", low=0, high=1, low_open=True, high_open=True)
     gen = _random.get_rng(rng)
     n_out = n // 2
     n_in = n - n_out
@@ -228,12 +223,10 @@ def blobs(n: int = 200, centers: int | np.ndarray = 3, std: float = 1.0,
     [30, 30, 30]
     """
     n = _n(n, "blobs")
-    if not std >= 0:
-        raise ConfigError(f"blobs: std must be >= 0; got {std!r}")
+    check_number(std, "std", "blobs", low=0)
     gen = _random.get_rng(rng)
     if isinstance(centers, (int, np.integer)):
-        if centers < 1:
-            raise ConfigError(f"blobs: centers must be >= 1; got {centers!r}")
+        check_number(centers, "centers", "blobs", low=1, integer=True)
         mu = gen.uniform(box[0], box[1], size=(int(centers), 2))
     else:
         mu = np.asarray(centers, dtype=np.float64)
@@ -270,8 +263,7 @@ def spirals(n: int = 300, classes: int = 3, noise: float = 0.2,
     ((300, 2), [100, 100, 100])
     """
     n, noise = _n(n, "spirals"), _noise(noise, "spirals")
-    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 2:
-        raise ConfigError(f"spirals: classes must be an integer >= 2; got {classes!r}")
+    classes = check_number(classes, "classes", "spirals", low=2, integer=True)
     gen = _random.get_rng(rng)
     sizes = [n // classes + (k < n % classes) for k in range(classes)]
     r = np.concatenate([np.linspace(0.0, 1.0, m) for m in sizes])

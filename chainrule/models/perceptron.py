@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..data import check_Xy
-from ..errors import ConfigError, ShapeError
+from ..errors import ShapeError
+from ..validate import check_number
 from ..nn import Module, Parameter
 from ..random import get_rng
 from ..tensor import Tensor
@@ -32,10 +33,8 @@ class Perceptron(Module):
 
     def __init__(self, n_features: int, rng: Any = None) -> None:
         super().__init__()
-        if int(n_features) < 1:
-            raise ConfigError(f"Perceptron: n_features must be >= 1; got {n_features!r}")
+        self.n_features = check_number(n_features, "n_features", "Perceptron", low=1, integer=True)
         g = get_rng(rng)
-        self.n_features = int(n_features)
         self.weight = Parameter(g.uniform(-1, 1, self.n_features).astype(np.float32))
         self.bias = Parameter(g.uniform(-1, 1, 1).astype(np.float32))
         self.errors_: list[int] = []
@@ -64,8 +63,8 @@ class Perceptron(Module):
 
         ``errors_`` records the number of updates made in each epoch.
         """
-        if lr <= 0 or epochs < 1:
-            raise ConfigError(f"Perceptron.fit: needs lr > 0 and epochs >= 1; got lr={lr}, epochs={epochs}")
+        lr = check_number(lr, "lr", "Perceptron.fit", low=0, low_open=True)
+        epochs = check_number(epochs, "epochs", "Perceptron.fit", low=1, integer=True)
         X, y = check_Xy(X, y)
         X = X.astype(np.float32, copy=False)
         if X.ndim != 2 or X.shape[1] != self.n_features:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..errors import ConfigError, ShapeError
+from ..validate import check_number
 from ..ops.norm import Normalize
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from .module import Buffer, Module, Parameter
@@ -30,16 +31,11 @@ class _BatchNorm(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         where = type(self).__name__
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)) \
-                or num_features < 1:
-            raise ConfigError(f"{where}: num_features must be a positive integer; got "
-                              f"{num_features!r}")
-        if not eps > 0:
-            raise ConfigError(f"{where}: eps must be positive; got {eps!r}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ConfigError(f"{where}: momentum must lie in [0, 1] (or be None for a "
-                              f"cumulative average); got {momentum!r}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
+        self.num_features = check_number(num_features, "num_features", where, low=1, integer=True)
+        self.eps = check_number(eps, "eps", where, low=0, low_open=True)
+        if momentum is not None:  # (None: a cumulative average)
+            momentum = check_number(momentum, "momentum", where, low=0, high=1)
+        self.momentum = momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dt = as_dtype(dtype)
         self.weight = Parameter(np.ones(num_features, dt)) if affine else None
@@ -163,13 +159,11 @@ class LayerNorm(Module):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
             else tuple(normalized_shape)
-        if not shape or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1
-                            for n in shape):
-            raise ConfigError(f"LayerNorm: normalized_shape must be positive integers; got "
-                              f"{normalized_shape!r}")
-        if not eps > 0:
-            raise ConfigError(f"LayerNorm: eps must be positive; got {eps!r}")
-        self.normalized_shape, self.eps = tuple(int(n) for n in shape), float(eps)
+        if not shape:
+            raise ConfigError("LayerNorm: normalized_shape needs at least one size; got ()")
+        self.normalized_shape = tuple(check_number(n, "normalized_shape", "LayerNorm", low=1,
+                                                   integer=True) for n in shape)
+        self.eps = check_number(eps, "eps", "LayerNorm", low=0, low_open=True)
         self.elementwise_affine = bool(elementwise_affine)
         dt = as_dtype(dtype)
         self.weight = Parameter(np.ones(shape, dt)) if elementwise_affine else None

@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import functional as F
 from ..backend import array_module
-from ..errors import ConfigError, ShapeError
-from ..validate import check_choice
+from ..errors import ShapeError
+from ..validate import check_choice, check_number
 from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
@@ -24,12 +24,6 @@ from . import functional as NF
 from .module import Module, Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _positive_int(where: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{where}: {name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _sequence_input(where: str, x: Any, batch_first: bool,
@@ -77,12 +71,11 @@ class RNNBase(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         where = type(self).__name__
-        self.input_size = _positive_int(where, "input_size", input_size)
-        self.hidden_size = _positive_int(where, "hidden_size", hidden_size)
-        self.num_layers = _positive_int(where, "num_layers", num_layers)
-        if not 0.0 <= float(dropout) <= 1.0:
-            raise ConfigError(f"{where}: dropout must be a probability in [0, 1]; got {dropout!r}")
-        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.input_size = check_number(input_size, "input_size", where, low=1, integer=True)
+        self.hidden_size = check_number(hidden_size, "hidden_size", where, low=1, integer=True)
+        self.num_layers = check_number(num_layers, "num_layers", where, low=1, integer=True)
+        self.dropout = check_number(dropout, "dropout", where, low=0, high=1)
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dtype = as_dtype(dtype)
         g, h = get_rng(rng), self.hidden_size
         gh = _GATES[self.mode] * h
