@@ -146,7 +146,7 @@ class Reductions:
         """(values, indices) of the max or min along the one int ``dim``."""
         dim, keepdim = dim_args(name, dim, keepdim, None, keepdims)
         if not isinstance(dim, (int, np.integer)):
-            raise AxisError(f"{name}(dim) takes one int dim; got {dim!r} (a{name[1:]}(dim) "
+            raise AxisError(f"{name}(dim) takes one int dim; got {dim!r} (a{name}(dim) "
                             "reduces several dims to values only)")
         v = self._value()
         if v.ndim == 0:
