@@ -6,8 +6,14 @@ checked against forward mode (dual numbers) and finite differences.
 
 from . import data, functional, io, metrics, models, nn, onnx, ops, optim, random, train, viz
 from .autograd import (
-    backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, value_and_grad, vjp,
+    backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+    value_and_grad, vjp,
 )
+from .creation import (
+    arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
+    randint_like, randn, randn_like, zeros, zeros_like,
+)
+from .derivatives import hessian, hvp, jacobian
 from .errors import (
     AnomalyError, AxisError, BackendMismatch, BackendUnavailable, ChainruleError, ConfigError,
     DataError, DatasetNotFound, DTypeError, FileFormatError, GraphError, MissingDependency, ShapeError,
@@ -15,7 +21,7 @@ from .errors import (
 )
 from .forward import Dual, jvp
 from .functional import (
-    concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
+    cat, concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
 )
 from .gradcheck import GradcheckError, check_grad, numerical_grad
 from .io import load, save
@@ -29,7 +35,11 @@ __all__ = [
     "functional", "ops", "random", "OPS", "manual_seed",
     "Tensor", "tensor", "as_tensor", "apply", "Dual",
     "backward", "grad", "value_and_grad", "vjp", "jvp",
-    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+    "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "inference_mode",
+    "jacobian", "hessian", "hvp", "cat",
+    "zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
+    "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "randint_like",
+    "from_numpy",
     "check_grad", "numerical_grad", "GradcheckError",
     "softmax", "log_softmax", "logsumexp", "one_hot", "concatenate", "stack", "where",
     "maximum", "minimum",

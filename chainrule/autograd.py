@@ -18,7 +18,20 @@ from .errors import DTypeError, GraphError
 from .tensor import Tensor, to_array
 
 __all__ = ["grad", "value_and_grad", "vjp", "backward", "no_grad", "enable_grad",
-           "is_grad_enabled", "detect_anomaly", "unbroadcast"]
+           "is_grad_enabled", "detect_anomaly", "unbroadcast", "inference_mode"]
+
+
+def inference_mode(mode: bool = True) -> Any:
+    """PyTorch's ``inference_mode``: :func:`no_grad` (chainrule has no separate inference
+    tensors, so this is all it can mean); ``mode=False`` records as usual.
+
+    >>> from chainrule import Tensor
+    >>> with inference_mode():
+    ...     y = Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+    return no_grad() if mode else enable_grad()
 
 
 def _argnums(argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:

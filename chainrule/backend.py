@@ -150,6 +150,10 @@ def as_array(data: Any, dtype: Any = None) -> Any:
         if arr.dtype.kind == "f":
             arr = arr.astype(np.float32)
         elif arr.dtype.kind in "iu":
+            if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+                raise DTypeError(f"cannot make a tensor from uint64 data holding {int(arr.max())}:"
+                                 " it does not fit int64 (the widest integer dtype supported); "
+                                 "convert it to float64 or reduce the values")
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}; expected "

@@ -93,54 +93,68 @@ def linear(x: Any, weight: Any, bias: Any = None, activation: str | None = None)
     return apply(P.Linear, *args, activation=activation)
 
 
-# --- reductions ---------------------------------------------------------------------------
+# --- reductions (PyTorch's dim/keepdim or NumPy's axis/keepdims: see chainrule.reductions) ---
 
-def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return _lift(x).sum(axis, keepdims)
-
-
-def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Σx / n over ``axis``."""
-    return _lift(x).mean(axis, keepdims)
+def sum(x: Any, dim: Any = None, keepdim: Any = None, **numpy_names: Any) -> Any:  # noqa: A001
+    return _lift(x).sum(dim, keepdim, **numpy_names)
 
 
-def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    return _lift(x).max(axis, keepdims)
+def mean(x: Any, dim: Any = None, keepdim: Any = None, **numpy_names: Any) -> Any:
+    """Σx / n over ``dim`` (nan over no elements)."""
+    return _lift(x).mean(dim, keepdim, **numpy_names)
 
 
-def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """−max(−x)."""
-    return _lift(x).min(axis, keepdims)
+def max(x: Any, dim: Any = None, keepdim: Any = None, **numpy_names: Any) -> Any:  # noqa: A001
+    """As ``Tensor.max``: with an int ``dim`` a (values, indices) pair, as ``torch.max``."""
+    return _lift(x).max(dim, keepdim, **numpy_names)
 
 
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:
-    """Σ(x − mean)² / (n − ddof)."""
-    return _lift(x).var(axis, keepdims, ddof)
+def min(x: Any, dim: Any = None, keepdim: Any = None, **numpy_names: Any) -> Any:  # noqa: A001
+    """As ``Tensor.min``: with an int ``dim`` a (values, indices) pair, as ``torch.min``."""
+    return _lift(x).min(dim, keepdim, **numpy_names)
 
 
-def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+def var(x: Any, dim: Any = None, keepdim: Any = None, **kwargs: Any) -> Any:
+    """Σ(x − mean)² / (n − correction), correction 1 by default (``ddof``/``unbiased`` too)."""
+    return _lift(x).var(dim, keepdim, **kwargs)
+
+
+def logsumexp(x: Any, dim: Any = None, keepdim: Any = None, **numpy_names: Any) -> Any:
     """log Σ e^x, computed stably."""
-    return _lift(x).logsumexp(axis, keepdims)
+    return _lift(x).logsumexp(dim, keepdim, **numpy_names)
 
 
-def softmax(x: Any, axis: int = -1) -> Any:
-    """p_i = e^{z_i} / Σ_j e^{z_j} (NOTES.md 3), as exp(z − logsumexp z): never overflows.
+def dim_or_axis(where: str, dim: Any, axis: Any, default: Any = -1) -> Any:
+    """``dim`` or ``axis`` (not both), else ``default``."""
+    if dim is not None and axis is not None:
+        raise ConfigError(f"{where}: got both dim={dim!r} and axis={axis!r}; give one (dim is "
+                          "PyTorch's name, axis NumPy's)")
+    return default if dim is None and axis is None else (axis if dim is None else dim)
+
+
+def softmax(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
+    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (the last by default) (NOTES.md 3), as
+    exp(z − logsumexp z): never overflows.
 
     >>> [round(float(p), 2) for p in softmax(Tensor([2.0, 1.0, 0.0])).numpy()]  # duck, beaver, walrus
     [0.67, 0.24, 0.09]
     """
-    return log_softmax(x, axis).exp()
+    return log_softmax(x, dim_or_axis("softmax", dim, axis)).exp()
 
 
-def log_softmax(x: Any, axis: int = -1) -> Any:
-    """z − logsumexp(z): the log-probabilities, finite for any finite z.
+def log_softmax(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
+    """z − logsumexp(z) along ``dim`` (the last by default): the log-probabilities, finite for
+    any finite z. A 0-d z is one class (dim 0 or −1): its log-probability is 0.
 
     Computed as s − logsumexp(s) with s = z − max z: subtracting the (constant) max first keeps
     float32 exact for large logits (1e4 + 0.31 is not representable; 0.31 is).
     """
     x = _lift(x)
-    s = x - stop_gradient(x.max(axis, keepdims=True))
-    return s - s.logsumexp(axis, keepdims=True)
+    dim = dim_or_axis("log_softmax", dim, axis)
+    if x.ndim == 0:
+        return log_softmax(x.reshape(1), dim).reshape(())
+    s = x - stop_gradient(x.amax(dim, keepdim=True))
+    return s - s.logsumexp(dim, keepdim=True)
 
 
 def stop_gradient(x: Any) -> Any:
@@ -154,32 +168,49 @@ def reshape(x: Any, shape: Sequence[int]) -> Any:
     return _lift(x).reshape(tuple(shape))
 
 
-def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
-    return _lift(x).transpose(*(axes or ()))
+def transpose(x: Any, *dims: Any, axes: Sequence[int] | None = None) -> Any:
+    """``torch.transpose(x, dim0, dim1)``: two dims swapped; ``transpose(x)`` reverses them all
+    and ``transpose(x, axes)`` with one tuple is NumPy's permutation (see ``Tensor.transpose``)."""
+    if axes is not None:
+        return permute(x, axes)
+    return _lift(x).transpose(*(d for d in dims if d is not None))
+
+
+def permute(x: Any, dims: Sequence[int]) -> Any:
+    """The dims of x in the order ``dims``."""
+    return _lift(x).permute(tuple(dims))
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
     return _lift(x).broadcast_to(shape)
 
 
-def squeeze(x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
-    """x without axes of length 1 (only ``axis`` when given)."""
-    return _lift(x).squeeze(axis)
+def squeeze(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
+    """x without dims of length 1 (only ``dim`` when given)."""
+    return _lift(x).squeeze(dim, axis=axis)
 
 
-def unsqueeze(x: Any, axis: int) -> Any:
-    """x with a new axis of length 1 at ``axis``."""
-    return _lift(x).unsqueeze(axis)
+def unsqueeze(x: Any, dim: Any = None, *, axis: Any = None) -> Any:
+    """x with a new dim of length 1 at ``dim``."""
+    return _lift(x).unsqueeze(dim, axis=axis)
 
 
-def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
-    """The tensors joined along an existing axis."""
-    return apply(P.Concatenate, *[_lift(x) for x in xs], axis=axis)
+def concatenate(xs: Sequence[Any], dim: int | None = None, *, axis: int | None = None) -> Any:
+    """The tensors joined along an existing dim (0 by default); ``cat`` is its PyTorch name.
+
+    >>> cat([Tensor([1.0]), Tensor([2.0, 3.0])], dim=0).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    return apply(P.Concatenate, *[_lift(x) for x in xs], axis=dim_or_axis("cat", dim, axis, 0))
 
 
-def stack(xs: Sequence[Any], axis: int = 0) -> Any:
-    """The tensors joined along a new axis."""
-    return concatenate([unsqueeze(x, axis) for x in xs], axis=axis)
+cat = concatenate
+
+
+def stack(xs: Sequence[Any], dim: int | None = None, *, axis: int | None = None) -> Any:
+    """The tensors joined along a new dim (0 by default)."""
+    dim = dim_or_axis("stack", dim, axis, 0)
+    return concatenate([unsqueeze(x, dim) for x in xs], dim)
 
 
 def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:

@@ -7,7 +7,7 @@ Operators and methods dispatch to primitives in :mod:`chainrule.ops` (or to comp
 
 from __future__ import annotations
 
-import math
+import weakref
 from typing import Any
 from collections.abc import Sequence
 
@@ -16,9 +16,13 @@ import numpy as np
 from . import ops as P
 from .backend import array_module, as_array, as_dtype, backend_named, get_backend
 from .engine import MODE, backward, check_finite, next_seq, op_error
-from .errors import AxisError, DTypeError, ShapeError
+from .errors import ConfigError, DTypeError, GraphError, ShapeError
+from .reductions import Reductions, Size, check_axis, dim_args
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_DEVICES = ("numpy", "cpu", "cupy", "cuda", "gpu")
+_DTYPE_NAMES = ("float16", "half", "float32", "float", "float64", "double", "int32", "int",
+                "int64", "long", "bool", "uint8", "int8", "int16")
 
 
 def to_array(data: Any, dtype: Any = None) -> Any:
@@ -27,7 +31,7 @@ def to_array(data: Any, dtype: Any = None) -> Any:
     return as_array(array_of(data), dtype)
 
 
-class ArrayLike:
+class ArrayLike(Reductions):
     """The operator surface shared by Tensor and Dual: each method names one primitive or
     composite, and ``type(self)._apply`` runs it in that type's mode."""
 
@@ -66,45 +70,54 @@ class ArrayLike:
     def clip(self, lo=None, hi=None): return self._apply(P.Clip, self, lo=lo, hi=hi)
     __abs__ = abs
 
-    # reductions
-    def sum(self, axis=None, keepdims=False):
-        return self._apply(P.Sum, self, axis=_axis(axis), keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return self._apply(P.Max, self, axis=_axis(axis), keepdims=keepdims)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return self._apply(P.LogSumExp, self, axis=_axis(axis), keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        """Σx / n over ``axis``."""
-        axis = _axis(axis)
-        return self.sum(axis, keepdims) * (1.0 / max(_count(self.shape, axis), 1))
-
-    def min(self, axis=None, keepdims=False):
-        """−max(−x)."""
-        return -((-self).max(axis, keepdims))
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        """Σ(x − mean)² / (n − ddof)."""
-        axis = _axis(axis)
-        d = self - self.mean(axis, keepdims=True)
-        return (d * d).sum(axis, keepdims) * (1.0 / max(_count(self.shape, axis) - ddof, 1))
-
     # shapes
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return self._apply(P.Reshape, self, shape=shape)
 
-    def transpose(self, *axes):
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return self._apply(P.Transpose, self, axes=axes or None)
+    def view(self, *shape):
+        """PyTorch's view(shape): :meth:`reshape` (a view of the data where NumPy can give one)."""
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer)):
+            raise ConfigError(f"view: expected a shape; got {shape[0]!r} (view(dtype), "
+                              "reinterpreting the bits, is not supported)")
+        return self.reshape(*shape)
 
-    permute = transpose
+    def transpose(self, *dims):
+        """PyTorch's transpose(dim0, dim1): the two dims swapped. Without arguments all dims
+        reversed (``T``); one tuple is NumPy's full permutation (see :meth:`permute`).
+
+        Raises:
+            ConfigError: one int or more than two (use ``permute`` for a permutation).
+        """
+        if len(dims) == 2:
+            d0, d1 = check_axis(dims[0], self.shape), check_axis(dims[1], self.shape)
+            axes = list(range(self.ndim))
+            axes[d0], axes[d1] = d1, d0
+            return self._apply(P.Transpose, self, axes=tuple(axes))
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            return self.permute(dims[0])
+        if dims:
+            raise ConfigError(f"transpose{dims}: transpose(dim0, dim1) swaps two dims (as in "
+                              f"PyTorch); for a full permutation use permute{dims}")
+        return self._apply(P.Transpose, self, axes=None)
+
+    def permute(self, *dims):
+        """The dims in the order ``dims`` (ints, or one tuple): PyTorch's permute, NumPy's
+        transpose(axes)."""
+        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        return self._apply(P.Transpose, self, axes=dims)
 
     @property
     def T(self):
+        """All dims reversed (PyTorch's and NumPy's T)."""
         return self._apply(P.Transpose, self, axes=None)
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise ShapeError(f"mT needs at least 2 dims; got shape {self.shape}")
+        return self.transpose(-2, -1)
 
     def broadcast_to(self, shape):
         return self._apply(P.BroadcastTo, self, shape=tuple(shape))
@@ -112,21 +125,52 @@ class ArrayLike:
     def flatten(self, start_dim: int = 0):
         return self.reshape(self.shape[:start_dim] + (-1,))
 
-    def squeeze(self, axis=None):
-        """x without axes of length 1 (only ``axis`` when given)."""
+    def squeeze(self, dim=None, *, axis=None):
+        """x without dims of length 1 (only ``dim`` when given; a dim of another length stays)."""
+        dim = dim_args("squeeze", dim, None, axis, None)[0]
         shape = self.shape
-        if axis is None:
+        if dim is None:
             new = tuple(n for n in shape if n != 1)
+        elif not shape:  # a 0-d tensor: dim 0 or -1 is allowed and changes nothing (PyTorch)
+            [check_axis(a, (1,)) for a in (dim if isinstance(dim, tuple) else (dim,))]
+            new = ()
         else:
-            axes = {_check_axis(a, shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+            axes = {check_axis(a, shape) for a in (dim if isinstance(dim, tuple) else (dim,))}
             new = tuple(n for i, n in enumerate(shape) if i not in axes or n != 1)
         return self.reshape(new)
 
-    def unsqueeze(self, axis):
-        """x with a new axis of length 1 at ``axis``."""
+    def unsqueeze(self, dim=None, *, axis=None):
+        """x with a new dim of length 1 at ``dim``."""
+        dim = dim_args("unsqueeze", dim, None, axis, None)[0]
         shape = list(self.shape)
-        shape.insert(_check_axis(axis, shape + [1]), 1)
+        shape.insert(check_axis(dim, shape + [1]), 1)
         return self.reshape(tuple(shape))
+
+    # copies and casts
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient flows through)."""
+        return self._apply(P.Cast, self, dtype=self.dtype)
+
+    def astype(self, dtype):
+        """A copy with ``dtype``. Between float dtypes it stays in the graph (the gradient is
+        cast back to this tensor's dtype); to an int or bool dtype it is a constant."""
+        return self._cast(as_dtype(dtype), copy=True)
+
+    def _cast(self, dt, copy=False):
+        v = self._value()
+        if dt == v.dtype and not copy:
+            return self
+        if dt.kind == "f" and v.dtype.kind == "f":
+            return self._apply(P.Cast, self, dtype=dt)
+        return self._const(v.astype(dt))
+
+    def float(self): return self._cast(np.dtype(np.float32))
+    def double(self): return self._cast(np.dtype(np.float64))
+    def half(self): return self._cast(as_dtype("float16"))
+    def long(self): return self._cast(np.dtype(np.int64))
+    def int(self): return self._cast(np.dtype(np.int32))
+    def bool(self): return self._cast(np.dtype(np.bool_))
+    def pow(self, exponent): return self ** exponent
 
     # non-differentiable results
     def _value(self):
@@ -134,12 +178,6 @@ class ArrayLike:
 
     def _const(self, arr):
         return Tensor._make(arr)
-
-    def argmax(self, axis=None, keepdims=False):
-        return self._const(self._value().argmax(axis=axis, keepdims=keepdims))
-
-    def argmin(self, axis=None, keepdims=False):
-        return self._const(self._value().argmin(axis=axis, keepdims=keepdims))
 
     def __eq__(self, o): return self._const(self._value() == array_of(o))
     def __ne__(self, o): return self._const(self._value() != array_of(o))
@@ -163,8 +201,10 @@ class ArrayLike:
         return self._value().ndim
 
     @property
-    def size(self) -> int:
-        return self._value().size
+    def size(self) -> Size:
+        """The number of elements (NumPy's ``size``), also callable as PyTorch's ``size()``
+        (the shape) and ``size(dim)``."""
+        return Size(self._value().shape)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -188,27 +228,6 @@ def mode_of(*xs: Any) -> type:
         if isinstance(x, ArrayLike) and not isinstance(x, Tensor):
             return type(x)
     return Tensor
-
-
-def _axis(axis: Any) -> Any:
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
-def _check_axis(axis: int, shape: Sequence[int]) -> int:
-    """``axis`` in ``[0, len(shape))``, counting negative axes from the end."""
-    if not -len(shape) <= axis < len(shape):
-        raise AxisError(f"axis {axis} is out of range for a tensor of shape {tuple(shape)}")
-    return axis % len(shape)
-
-
-def _count(shape: tuple[int, ...], axis: Any) -> int:
-    """The number of elements a reduction over ``axis`` takes together."""
-    if axis is None:
-        return math.prod(shape)
-    n = 1
-    for a in axis if isinstance(axis, tuple) else (axis,):
-        n *= shape[_check_axis(a, shape)]
-    return n
 
 
 def _index(index: Any, x: ArrayLike) -> Any:
@@ -327,21 +346,62 @@ class Tensor(ArrayLike):
         """The same data, cut from the graph."""
         return Tensor._make(self.data)
 
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy with another dtype (not differentiable across the cast)."""
-        return Tensor(self.data.astype(as_dtype(dtype)))
+    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Tensor:
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or
+        ``to(other)`` (its dtype and device). Devices: "cpu"/"numpy", "cuda"/"cupy". A float
+        dtype change stays in the graph (see :meth:`astype`); the same dtype and device give
+        this tensor itself; a move to the other backend is cut from the graph.
 
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
+        >>> Tensor([1.0]).to("float64").dtype
+        dtype('float64')
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, get_backend(a.data).name
+            elif isinstance(a, str) and (a.split(":")[0] in _DEVICES or a not in _DTYPE_NAMES):
+                device = a.split(":")[0]  # (an unknown name is reported as a device)
+            else:
+                dtype = a
+        t = self if dtype is None else self._cast(as_dtype(dtype))
+        if device is None:
+            return t
+        bk = backend_named(device)
+        if bk is get_backend(t.data):
+            return t
+        data = get_backend(t.data).asnumpy(t.data) if bk.name == "numpy" else bk.xp.asarray(t.data)
+        return Tensor(data, requires_grad=t.requires_grad)
 
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in ``.grad`` after ``backward`` (a leaf
+        keeps its own anyway); it accumulates across backward calls, as in PyTorch.
 
-    def to(self, backend: str) -> Tensor:
-        """This tensor's data on ``backend`` ("numpy" or "cupy"), cut from the graph."""
-        bk = backend_named(backend)
-        data = get_backend(self.data).asnumpy(self.data) if bk.name == "numpy" else bk.xp.asarray(self.data)
-        return Tensor(data, requires_grad=self.requires_grad)
+        Raises:
+            GraphError: the tensor does not require gradients.
+
+        >>> x = Tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * 3; y.retain_grad(); (y * y).sum().backward(); y.grad
+        array([ 6., 12.], dtype=float32)
+        """
+        if not self._requires_grad:
+            raise GraphError("retain_grad() on a tensor that does not require grad")
+        node = self._node
+        if node is None or "vjp" in vars(node):
+            return
+        ref, rule = weakref.ref(self), node.vjp
+
+        # NOTE: only this node's vjp is wrapped: the engine's loop does no extra work for it
+        def vjp(g: Any) -> Any:
+            t = ref()
+            if t is not None:
+                t.grad = g.copy() if t.grad is None else t.grad + g
+            return rule(g)
+
+        node.vjp = vjp
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this intermediate tensor."""
+        return self._node is not None and "vjp" in vars(self._node)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Backpropagate from this tensor; see :func:`chainrule.engine.backward`."""

@@ -219,14 +219,23 @@ def _loader(data: Batches, batch_size: int, shuffle: bool, rng: Any, sampler: An
 
 
 def _to_model(model: Any) -> Callable[[Tensor], Tensor] | None:
-    """A function that moves a batch Tensor to the model's device (None for a NumPy model,
-    whose batches need nothing), so data sets may stay on the host while the model trains on
-    a GPU: one copy per batch."""
+    """A function that moves a batch Tensor to the model's device and casts float batches to
+    the model's float dtype, as layers refuse another one (None for a NumPy model whose
+    batches need nothing), so data sets may stay on the host while the model trains on a GPU:
+    one copy per batch."""
     p = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
     bk = get_backend(p.data) if p is not None else NUMPY
-    if bk is NUMPY:
-        return None
-    return lambda t: t if is_device(t.data) else Tensor._make(bk.xp.asarray(t.data))
+    dt = p.dtype if p is not None and p.dtype.kind == "f" else None
+
+    def move(t: Tensor) -> Tensor:
+        data = t.data
+        if dt is not None and data.dtype.kind == "f" and data.dtype != dt:
+            data = data.astype(dt)
+        if bk is not NUMPY and not is_device(data):
+            data = bk.xp.asarray(data)
+        return t if data is t.data else Tensor._make(data)
+
+    return move if bk is not NUMPY or dt is not None else None
 
 
 def _threshold(loss_fn: Any) -> float:

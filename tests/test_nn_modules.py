@@ -163,7 +163,7 @@ def test_repr_tree():
         "  (2): Dropout(p=0.1)\n"
         "  (3): Sequential(\n"
         "    (0): Linear(in_features=32, out_features=10, bias=False)\n"
-        "    (1): LogSoftmax(axis=-1)\n"
+        "    (1): LogSoftmax(dim=-1)\n"
         "  )\n"
         ")")
 
@@ -371,7 +371,7 @@ def _graph_ops(t):
 def test_sequential_fuses_linear_and_activation_with_the_same_result(act):
     net = nn.Sequential(nn.Linear(4, 5, rng=0), act(), nn.Linear(5, 3, rng=1), act(),
                         nn.Linear(3, 2, rng=2))
-    x = Tensor(np.random.default_rng(0).standard_normal((6, 4)))
+    x = Tensor(np.random.default_rng(0).standard_normal((6, 4)), dtype="float32")
     fused = net(x)
     assert _graph_ops(fused) == ["Linear"] * 3  # two activations folded into their Linear
     fused.sum().backward()

@@ -26,7 +26,7 @@ UNARY = [
     (lambda x: F.softmax(x, axis=1), lambda x: torch.softmax(x, dim=1)),
     (lambda x: F.log_softmax(x, axis=0), lambda x: torch.log_softmax(x, dim=0)),
     (lambda x: x - x.mean(axis=1, keepdims=True), lambda x: x - x.mean(dim=1, keepdim=True)),
-    (lambda x: x / (x.var(axis=0, keepdims=True) + 1).sqrt(),
+    (lambda x: x / (x.var(axis=0, keepdims=True, ddof=0) + 1).sqrt(),
      lambda x: x / (x.var(dim=0, keepdim=True, unbiased=False) + 1).sqrt()),
     (lambda x: x * x.max(axis=1, keepdims=True), lambda x: x * x.amax(dim=1, keepdim=True)),
     (lambda x: x.clip(-0.5, 0.5), lambda x: x.clamp(-0.5, 0.5)),

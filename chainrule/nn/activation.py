@@ -114,41 +114,52 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    """p_i = e^{z_i} / Σ_j e^{z_j} along ``axis`` (NOTES.md 3).
+    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (``axis``), the last by default (NOTES.md 3).
 
     >>> from chainrule import Tensor
     >>> Softmax()(Tensor([2.0, 1.0, 0.0])).numpy().astype(float).round(2).tolist()   # duck, beaver, walrus
     [0.67, 0.24, 0.09]
     """
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int | None = None, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = F.dim_or_axis("Softmax", dim, axis)
+
+    @property
+    def dim(self) -> int:
+        """PyTorch's name for ``axis``."""
+        return self.axis
 
     def forward(self, x: Any) -> Any:
         return F.softmax(x, self.axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"
 
 
 class LogSoftmax(Module):
-    """z − logsumexp(z) along ``axis``: log-probabilities, finite for any finite z.
+    """z − logsumexp(z) along ``dim`` (``axis``), the last by default: log-probabilities,
+    finite for any finite z.
 
     >>> from chainrule import Tensor
     >>> LogSoftmax()(Tensor([0.0, 0.0])).numpy().astype(float).round(4).tolist()
     [-0.6931, -0.6931]
     """
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, dim: int | None = None, *, axis: int | None = None) -> None:
         super().__init__()
-        self.axis = axis
+        self.axis = F.dim_or_axis("LogSoftmax", dim, axis)
+
+    @property
+    def dim(self) -> int:
+        """PyTorch's name for ``axis``."""
+        return self.axis
 
     def forward(self, x: Any) -> Any:
         return F.log_softmax(x, self.axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"
 
 
 def _identity() -> Module:

@@ -14,7 +14,7 @@ from ..ops.conv import Conv
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from . import init as I
-from .module import Module, Parameter
+from .module import Module, Parameter, layer_input
 
 
 def int_tuple(where: str, name: str, value: Any, k: int, low: int = 1) -> tuple[int, ...]:
@@ -176,7 +176,8 @@ class _ConvNd(Module):
 
     def forward(self, x: Any) -> Any:
         where = self._name()
-        x, unbatched = _check_input(where, x, self.k, self.in_channels)
+        x, unbatched = _check_input(where, layer_input(where, x, self.weight), self.k,
+                                    self.in_channels)
         check_fits(where, tuple(x.shape[2:]), self.kernel_size, self._pad, self.dilation)
         args = (x, self.weight) if self.bias is None else (x, self.weight, self.bias)
         y = apply(Conv, *args, stride=self.stride, padding=self._pad,

@@ -11,10 +11,10 @@ from .. import functional as F
 from ..errors import ShapeError
 from ..validate import check_number
 from ..random import get_rng
-from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
+from ..tensor import ArrayLike, Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
 from . import init as I
-from .module import Module, Parameter
+from .module import Module, Parameter, layer_input
 
 
 class Linear(Module):
@@ -68,6 +68,9 @@ class Linear(Module):
     def forward(self, x: Any, activation: str | None = None) -> Any:
         """x·Wᵀ + b; ``activation`` ("relu", "sigmoid", "tanh") applies f in the same node,
         as :class:`Sequential` does for a Linear followed by that activation layer."""
+        w = self.weight
+        if not (isinstance(x, ArrayLike) and x.dtype == w.dtype):  # one test on the fast path
+            x = layer_input(self._name(), x, w)
         shape = x.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self._name()} expected input with last dimension "

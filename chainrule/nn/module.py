@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import backend_named, get_backend
+from ..backend import array_module, backend_named, get_backend
 from ..errors import ConfigError, DTypeError, StateError
-from ..tensor import Tensor, as_dtype, to_array
+from ..tensor import ArrayLike, Tensor, as_dtype, to_array
 
 
 class Parameter(Tensor):
@@ -67,6 +67,24 @@ class Buffer(Tensor):
 
     def __repr__(self) -> str:
         return "Buffer containing:\n" + super().__repr__()
+
+
+def layer_input(where: str, x: Any, weight: Any) -> Any:
+    """``x`` as the input of a layer whose weights are ``weight``: raw data (arrays, lists)
+    become a Tensor of the weights' dtype; a Tensor (or Dual) of another dtype is refused, as
+    PyTorch refuses it (a float64 input to a float32 layer would silently make float64
+    outputs).
+
+    Raises:
+        DTypeError: naming the layer and both dtypes.
+    """
+    if not isinstance(x, ArrayLike):
+        return Tensor(array_module(x).asarray(x, dtype=weight.dtype))
+    if x.dtype != weight.dtype:
+        raise DTypeError(f"{where}: the input has dtype {x.dtype} but the layer's weights have "
+                         f"{weight.dtype}; cast the input (x.float(), x.double()) or the layer "
+                         "(.float(), .double()) so they match")
+    return x
 
 
 class LoadResult(NamedTuple):

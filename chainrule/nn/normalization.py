@@ -14,7 +14,7 @@ from ..errors import ConfigError, ShapeError
 from ..validate import check_number
 from ..ops.norm import Normalize
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
-from .module import Buffer, Module, Parameter
+from .module import Buffer, Module, Parameter, layer_input
 
 
 def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
@@ -46,9 +46,12 @@ class _BatchNorm(Module):
             self.num_batches_tracked = Buffer(np.zeros((), np.int64))
 
     def forward(self, x: Any) -> Any:
-        if not isinstance(x, ArrayLike):
-            x = Tensor(x)
         where = f"{type(self).__name__}({self.num_features})"
+        ref = self.weight if self.affine else getattr(self, "running_mean", None)
+        if ref is not None:  # the dtype the layer computes in
+            x = layer_input(where, x, ref)
+        elif not isinstance(x, ArrayLike):
+            x = Tensor(x)
         if x.ndim not in self.ranks:
             raise ShapeError(f"{where}: expected a {' or '.join(f'{r}-D' for r in self.ranks)} "
                              f"input {self.layout}; got shape {tuple(x.shape)}")
@@ -170,8 +173,8 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(shape, dt)) if elementwise_affine and bias else None
 
     def forward(self, x: Any) -> Any:
-        if not isinstance(x, ArrayLike):
-            x = Tensor(x)
+        x = layer_input(f"LayerNorm({self.normalized_shape})", x, self.weight) \
+            if self.weight is not None else x if isinstance(x, ArrayLike) else Tensor(x)
         k = len(self.normalized_shape)
         if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
             raise ShapeError(f"LayerNorm({self.normalized_shape}): expected an input ending in "

@@ -119,7 +119,7 @@ def adaptive_avg_pool(x: Any, output_size: Any, k: int = 2) -> Any:
             a = Tensor(_xp(x).asarray(_averaging_matrix(x.shape[2 + axis], size[axis], x.dtype)))
             perm = list(range(y.ndim))
             perm[2 + axis], perm[-1] = perm[-1], perm[2 + axis]  # the axis to pool goes last
-            y = F.matmul(y.transpose(perm), a.T).transpose(perm)
+            y = F.matmul(y.permute(perm), a.T).permute(perm)
     return y.squeeze(0) if unbatched else y
 
 

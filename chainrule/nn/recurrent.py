@@ -21,7 +21,7 @@ from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from . import functional as NF
-from .module import Module, Parameter
+from .module import Module, Parameter, layer_input
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -112,7 +112,7 @@ class RNNBase(Module):
         """Every step's input projection x_t·W_ihᵀ + b in one 2-D matrix product, time-major."""
         a, c = x.shape[0], x.shape[1]
         xw = F.linear(x.reshape(a * c, x.shape[2]), w_ih, b).reshape(a, c, w_ih.shape[0])
-        return xw.transpose(1, 0, 2) if batch_first else xw
+        return xw.transpose(0, 1) if batch_first else xw
 
     def _zeros(self, x: Any, n: int) -> Any:
         """A zero state (n, H) in x's mode (Tensor or Dual) and on x's device."""
@@ -143,7 +143,9 @@ class RNNBase(Module):
                 lengths, or initial states of the wrong shape.
         """
         where = f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size})"
-        x, unbatched, batch_first = _sequence_input(where, x, self.batch_first, self.dtype)
+        w = self.weight_ih_l0
+        x, unbatched, batch_first = _sequence_input(where, x, self.batch_first, w.dtype)
+        layer_input(where, x, w)
         if x.shape[-1] != self.input_size:
             raise ShapeError(f"{where}: expected inputs with {self.input_size} features in the "
                              f"last axis; got shape {tuple(x.shape)}")
@@ -159,7 +161,7 @@ class RNNBase(Module):
         if unbatched:
             out = out.squeeze(1)
         elif self.batch_first:
-            out = out.transpose(1, 0, 2)
+            out = out.transpose(0, 1)
         kinds = [F.stack([f[i] for f in finals], axis=0) for i in range(len(finals[0]))]
         if unbatched:
             kinds = [s.squeeze(1) for s in kinds]

@@ -2,7 +2,7 @@
 
 from .base import OPS, Op, add_tangents
 from .elementwise import (
-    ACTIVATIONS, Abs, Add, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
+    ACTIVATIONS, Abs, Add, Cast, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
 )
 from .conv import Conv, MaxPool
@@ -14,7 +14,7 @@ from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 
 __all__ = [
     "ACTIVATIONS", "OPS", "Op", "add_tangents", "stable_sigmoid",
-    "Abs", "Add", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
+    "Abs", "Add", "Cast", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
     "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",

@@ -2,8 +2,14 @@
 
 A primitive is one class whose ``forward`` (arrays in, one array out), ``vjp`` (reverse
 rule) and ``jvp`` (forward rule) sit side by side and work on raw arrays through
-``self.xp``. Defining a subclass registers it in :data:`OPS`; the gradient tests, the
-``chainrule gradcheck`` command and ``chainrule info`` walk that table.
+``self.xp``. Defining a subclass inside chainrule registers it in :data:`OPS`; the gradient
+tests, the ``chainrule gradcheck`` command and ``chainrule info`` walk that table.
+
+Users define their own primitives the same way (README.md, "Your own primitive"): subclass
+``Op``, run it with :func:`chainrule.apply` in either mode, and check its rules with
+:func:`chainrule.check_grad`. A subclass defined outside chainrule is *not* registered unless
+it asks (``class MyOp(Op, register=True)``): OPS stays chainrule's own table, whose every entry
+must have gradient samples, so a user's op never makes chainrule's registry test fail.
 
 - ``forward(*arrays, **params)`` computes the output and ``self.save(...)``s what the rules need.
 - ``vjp(g)`` returns one cotangent per array input (``None`` for none or not needed, see
@@ -31,8 +37,10 @@ class Op:
     saved: tuple[Any, ...] = ()
     inputs: tuple[Any, ...] = ()
 
-    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+    def __init_subclass__(cls, register: bool | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if register is None:  # chainrule's own primitives register; a user's only on request
+            register = cls.__module__.split(".")[0] == "chainrule"
         if register:
             OPS[cls.__name__] = cls
 

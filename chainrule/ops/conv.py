@@ -138,7 +138,9 @@ class MaxPool(Op):
         xp = self.xp
         self.params, self.kernel, self.x_shape = (stride, padding, dilation), kernel, x.shape
         if any(lo or hi for lo, hi in padding):
-            x = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=-xp.inf)
+            low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min if x.dtype.kind in "iu" \
+                else False  # an int or bool input pads with its own lowest value
+            x = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=low)
         out = tuple((n - d * (k - 1) - 1) // s + 1
                     for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
         best = idx = None

@@ -94,7 +94,8 @@ class Div(Op):
 
 
 class Pow(Op):
-    """x ** y;  ∂/∂x = y·x^(y−1),  ∂/∂y = out·ln x (taken as 0 where x ≤ 0)."""
+    """x ** y;  ∂/∂x = y·x^(y−1) (0 where y = 0, even at x = 0, as PyTorch),
+    ∂/∂y = out·ln x (taken as 0 where x ≤ 0)."""
 
     def forward(self, x, y):
         out = x**y
@@ -103,7 +104,7 @@ class Pow(Op):
 
     def _dx(self):
         x, y, _ = self.saved
-        return y * x ** (y - 1)
+        return y * x ** self.xp.where(y == 0, 1, y - 1)  # y = 0: 0·x, never 0·0^(−1) = nan
 
     def _dy(self):
         x, _, out = self.saved
@@ -131,6 +132,21 @@ class Neg(Op):
 
     def jvp(self, t):
         return _neg(t)
+
+
+class Cast(Op):
+    """x as ``dtype`` (a copy); the gradient is cast back to x's dtype. Between float dtypes
+    only: a cast to an int or bool dtype has no derivative (the Tensor makes it a constant)."""
+
+    def forward(self, x, *, dtype):
+        self.in_dtype, self.dtype = x.dtype, dtype
+        return x.astype(dtype)
+
+    def vjp(self, g):
+        return (g.astype(self.in_dtype, copy=False),)
+
+    def jvp(self, t):
+        return t.astype(self.dtype, copy=False)
 
 
 class Maximum(Op):

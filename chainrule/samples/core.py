@@ -43,6 +43,12 @@ def reduction(op):
             for ax, kd in AXES]
 
 
+def round_trip():
+    """Cast to float64 and back: float32 stays float32 (the dtype test), float64 is checked."""
+    op_cls, params = P.Cast, {"dtype": np.float64}  # (the device test reads these two names)
+    return lambda x: apply(op_cls, dtype=x.dtype)(apply(op_cls, **params)(x))
+
+
 SAMPLES = {
     "Add": binary(P.Add),
     "Sub": binary(P.Sub),
@@ -53,6 +59,7 @@ SAMPLES = {
             Case(apply(P.Pow), [pos(3, 4), np.array(3.0)], id="scalar-exponent"),
             Case(apply(P.Pow), [np.array(2.0), r(5)], id="scalar-base")],
     "Neg": [Case(apply(P.Neg), [r(3, 2)])],
+    "Cast": [Case(round_trip(), [r(3, 2)])],
     "Maximum": [Case(apply(P.Maximum), [r(3, 4), r(4)], id="broadcast")],
     "Minimum": [Case(apply(P.Minimum), [r(3, 4), r(3, 1)], id="broadcast")],
     "Where": [Case(apply(P.Where, cond=rng.random((3, 4)) > 0.5), [r(3, 4), r(4)])],
