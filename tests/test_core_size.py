@@ -9,8 +9,11 @@ from pathlib import Path
 
 import chainrule
 
-CORE = ["tensor.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
-BUDGET = 1500  # lines of code: no blank lines, comments or docstrings
+CORE = ["tensor.py", "reductions.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
+# Lines of code (no blank lines, comments or docstrings). 1,500 until issue 11 gave the Tensor
+# PyTorch's meanings (dim/keepdim beside axis/keepdims, (values, indices) reductions, the nan/inf
+# of degenerate reductions, graph-keeping casts): about 200 lines, most of them argument handling.
+BUDGET = 1750
 
 
 def code_lines(path: Path) -> int:
