@@ -10,7 +10,8 @@ from pathlib import Path
 import chainrule
 
 CORE = ["tensor.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
-BUDGET = 1500  # lines of code: no blank lines, comments or docstrings
+BUDGET = 1525  # lines of code: no blank lines, comments or docstrings (+25: issue 12's
+# ConvTranspose, the one primitive for transposed convolutions, the adjoint of Conv)
 
 
 def code_lines(path: Path) -> int:

@@ -1,5 +1,6 @@
 """Attention (Vaswani et al. 2017, "Attention is all you need"), in PyTorch's names, layouts and
-mask conventions: :func:`scaled_dot_product_attention`, :class:`MultiheadAttention` and
+mask conventions: :func:`scaled_dot_product_attention` (defined in nn.functional, as PyTorch's
+F.scaled_dot_product_attention), :class:`MultiheadAttention` and
 :class:`TransformerEncoderLayer`.
 
 All are composites of existing primitives (linear, matmul, softmax, layer norm, dropout), so
@@ -26,95 +27,11 @@ from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, array_of
 from ..validate import check_bool, check_choice, check_number
 from . import functional as NF
+from .functional import _attention_bias, _causal_bias, _swap_last, scaled_dot_product_attention
 from . import init as I
 from .layers import Dropout, Linear
 from .module import Module, Parameter
 from .normalization import LayerNorm
-
-
-def _lift(x: Any) -> Any:
-    return x if isinstance(x, ArrayLike) else Tensor(x)
-
-
-def _xp(x: Any) -> Any:
-    return array_module(x.data if isinstance(x, Tensor) else x.primal)
-
-
-def _swap_last(x: Any) -> Any:
-    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
-    return x.permute(perm)
-
-
-def _bias(where: str, mask: Any, shape: tuple, xp: Any, dtype: Any, true_means: str) -> Any:
-    """A mask as an additive bias: a boolean one as 0 / −∞ (−∞ where it masks, i.e. where it is
-    False if ``true_means`` is "attend", True if "mask"), a float one as is."""
-    m = xp.asarray(array_of(mask))
-    try:
-        np.broadcast_shapes(tuple(m.shape), shape)
-    except ValueError:
-        raise ShapeError(f"{where}: mask of shape {tuple(m.shape)} does not broadcast to the "
-                         f"attention scores' shape {shape}") from None
-    if m.dtype.kind == "b":
-        masked = ~m if true_means == "attend" else m
-        return xp.where(masked, -xp.inf, 0.0).astype(dtype)
-    if m.dtype.kind != "f":
-        raise ConfigError(f"{where}: a mask must be boolean or float; got dtype {m.dtype}")
-    return m.astype(dtype, copy=False)
-
-
-def _causal(xp: Any, n_q: int, n_k: int, dtype: Any) -> Any:
-    """0 on and below the diagonal, −∞ above: query i sees keys 0..i (top-left aligned)."""
-    return xp.where(xp.tril(xp.ones((n_q, n_k), dtype=bool)), 0.0, -xp.inf).astype(dtype)
-
-
-def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None, rng: Any = None) -> Any:
-    """softmax(Q·Kᵀ·scale + bias)·V (Vaswani et al. 2017, eq. 1), as PyTorch's
-    ``F.scaled_dot_product_attention``.
-
-    Args:
-        query: (..., L, E); key (..., S, E); value (..., S, E_v); leading axes broadcast.
-        attn_mask: boolean (True: may attend, PyTorch's convention here) or a float bias added
-            to the scores; broadcastable to (..., L, S).
-        dropout_p: dropout on the attention weights; applied whenever > 0, as in PyTorch (pass
-            0.0 when not training).
-        is_causal: query i attends to keys 0..i only (no attn_mask with it).
-        scale: the factor on Q·Kᵀ (default 1/√E).
-        rng: generator or seed for the dropout mask.
-
-    Returns:
-        (..., L, E_v). A query whose every key is masked out gets NaN, as in PyTorch.
-
-    Raises:
-        ConfigError: attn_mask with is_causal, a bad dropout_p, or a mask of another dtype.
-        ShapeError: operands that do not fit together.
-
-    >>> q = Tensor(np.eye(2)[None])                       # two queries, each matching one key
-    >>> v = Tensor([[[1.0, 0.0], [0.0, 1.0]]])
-    >>> scaled_dot_product_attention(q, q, v, is_causal=True).numpy().round(3).tolist()
-    [[[1.0, 0.0], [0.33, 0.67]]]
-    """
-    where = "scaled_dot_product_attention"
-    q, k, v = _lift(query), _lift(key), _lift(value)
-    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
-            or k.shape[-2] != v.shape[-2]:
-        raise ShapeError(f"{where}: expected query (..., L, E), key (..., S, E) and value "
-                         f"(..., S, E_v); got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
-    dropout_p = check_number(dropout_p, "dropout_p", where, low=0, high=1)
-    if check_bool(is_causal, "is_causal", where) and attn_mask is not None:
-        raise ConfigError(f"{where}: give attn_mask or is_causal=True, not both")
-    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    scores = F.matmul(q, _swap_last(k)) * s
-    xp = _xp(scores)
-    if is_causal:
-        scores = scores + _causal(xp, q.shape[-2], k.shape[-2], scores.dtype)
-    elif attn_mask is not None:
-        scores = scores + _bias(where, attn_mask, tuple(scores.shape), xp, scores.dtype, "attend")
-    weights = F.softmax(scores, axis=-1)
-    if dropout_p > 0:
-        weights = NF.dropout(weights, dropout_p, True, rng)
-    return F.matmul(weights, v)
 
 
 class MultiheadAttention(Module):
@@ -198,7 +115,7 @@ class MultiheadAttention(Module):
         return y.reshape(n, t, self.num_heads, self.head_dim).permute((0, 2, 1, 3))
 
     def _inputs(self, where: str, query: Any, key: Any, value: Any) -> tuple[Any, Any, Any, bool]:
-        q, k, v = (_lift(a) for a in (query, key, value))
+        q, k, v = (a if isinstance(a, ArrayLike) else Tensor(a) for a in (query, key, value))
         unbatched = q.ndim == 2
         if q.ndim not in (2, 3) or k.ndim != q.ndim or v.ndim != q.ndim:
             raise ShapeError(f"{where}: expected query, key and value all 3-D "
@@ -252,7 +169,7 @@ class MultiheadAttention(Module):
             (b[:self.embed_dim], b[self.embed_dim:2 * self.embed_dim], b[2 * self.embed_dim:])
         qh, kh, vh = self._heads(q, wq, bq), self._heads(k, wk, bk), self._heads(v, wv, bv)
         scores = F.matmul(qh * (1.0 / math.sqrt(self.head_dim)), _swap_last(kh))  # (N, h, L, S)
-        xp, shape = _xp(scores), (n, h, n_q, n_k)
+        xp, shape = array_module(array_of(scores)), (n, h, n_q, n_k)
         if attn_mask is not None:
             m = array_of(attn_mask)
             if m.ndim == 3:
@@ -263,15 +180,16 @@ class MultiheadAttention(Module):
             elif tuple(m.shape) != (n_q, n_k):
                 raise ShapeError(f"{where}: attn_mask must be (L, S) = {(n_q, n_k)} or "
                                  f"(N·num_heads, L, S); got {tuple(m.shape)}")
-            scores = scores + _bias(where, m, shape, xp, scores.dtype, "mask")
+            scores = scores + _attention_bias(where, m, shape, xp, scores.dtype, "mask")
         elif check_bool(is_causal, "is_causal", where):
-            scores = scores + _causal(xp, n_q, n_k, scores.dtype)
+            scores = scores + _causal_bias(xp, n_q, n_k, scores.dtype)
         if key_padding_mask is not None:
             m = array_of(key_padding_mask)
             if tuple(m.shape) != ((n_k,) if unbatched else (n, n_k)):
                 raise ShapeError(f"{where}: key_padding_mask must be (N, S) = {(n, n_k)}; got "
                                  f"{tuple(m.shape)}")
-            scores = scores + _bias(where, m.reshape(n, 1, 1, n_k), shape, xp, scores.dtype, "mask")
+            scores = scores + _attention_bias(where, m.reshape(n, 1, 1, n_k), shape, xp,
+                                              scores.dtype, "mask")
         weights = F.softmax(scores, axis=-1)
         if self.dropout and self.training:
             weights = NF.dropout(weights, self.dropout, True, self._rng)
@@ -362,7 +280,7 @@ class TransformerEncoderLayer(Module):
         """The block on ``src`` (L, N, E) ((N, L, E) with batch_first, (L, E) unbatched);
         ``src_mask`` and ``src_key_padding_mask`` as MultiheadAttention's attn_mask and
         key_padding_mask (True = masked out); ``is_causal`` with no src_mask masks the future."""
-        x = _lift(src)
+        x = src if isinstance(src, ArrayLike) else Tensor(src)
         if self.norm_first:
             x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._ff(self.norm2(x))

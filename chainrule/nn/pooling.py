@@ -16,7 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import array_module
 from ..errors import ConfigError, ShapeError
-from ..ops.conv import Conv, ConvTranspose, MaxPool, flat_indices, window_max
+from ..ops.conv import Conv, ConvTranspose, MaxPool, window_max
 from ..tensor import ArrayLike, Tensor, apply, array_of
 from ..validate import check_bool, check_number
 from .conv import check_fits, int_tuple
@@ -69,6 +69,18 @@ def _windows(where: str, shape: tuple, kernel: tuple, stride: tuple, pad: tuple,
     return tuple(padding)
 
 
+def _flat_indices(xp: Any, idx: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                 dilation: tuple) -> Any:
+    """PyTorch's ``return_indices``: each window offset of :func:`window_max` as the flat index
+    of that element in its (unpadded) input plane of spatial ``shape``, as int64."""
+    offs = xp.unravel_index(idx.astype(xp.intp), kernel)
+    flat = xp.zeros(idx.shape, dtype=xp.int64)
+    for axis, (n, s, (lo, _), d) in enumerate(zip(shape, stride, padding, dilation)):
+        o = xp.arange(idx.shape[2 + axis]).reshape((-1,) + (1,) * (len(shape) - axis - 1))
+        flat = flat * n + (o * s - lo + offs[axis] * d)
+    return flat
+
+
 def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              k: int = 2, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """The maximum of each window over the last ``k`` axes (stride defaults to the kernel), as
@@ -93,7 +105,7 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dil
         return y
     xp, data = _xp(x), array_of(x)
     _, idx = window_max(xp, data, kernel, stride, padding2, dilation)
-    idx = Tensor(flat_indices(xp, idx, data.shape[2:], kernel, stride, padding2, dilation))
+    idx = Tensor(_flat_indices(xp, idx, data.shape[2:], kernel, stride, padding2, dilation))
     return y, (idx.squeeze(0) if unbatched else idx)
 
 
@@ -313,6 +325,9 @@ def max_unpool(x: Any, indices: Any, kernel_size: Any, stride: Any = None, paddi
     pooling window, and a grouped :func:`~chainrule.nn.conv.conv_transpose` with one-hot
     kernels (kernel j of each channel is 1 at offset j) places the values.
 
+    Where overlapping windows picked one input twice, it is written once (as PyTorch); its
+    gradient is then shared between the copies (PyTorch gives each the whole).
+
     Raises:
         ShapeError: indices of another shape than ``x``, an output size that is not reachable,
             or indices that no window of this pooling could have picked.
@@ -348,13 +363,21 @@ def max_unpool(x: Any, indices: Any, kernel_size: Any, stride: Any = None, paddi
     n_k = int(np.prod(kernel))
     one_hot = xp.ravel_multi_index(tuple(offs), kernel)[:, :, None] == xp.arange(n_k).reshape(
         (1, 1, n_k) + (1,) * k)
-    spread = (x.unsqueeze(2) * one_hot.astype(x.dtype)).reshape((shape[0], shape[1] * n_k)
-                                                                + shape[2:])
+    one_hot = one_hot.astype(x.dtype).reshape((shape[0], shape[1] * n_k) + shape[2:])
     w = Tensor(xp.tile(xp.eye(n_k, dtype=x.dtype).reshape((n_k, 1) + kernel),
                        (shape[1], 1) + (1,) * k))
     big = tuple(max(o, d) for o, d in zip(out, default))
-    y = apply(ConvTranspose, spread, w, stride=stride, padding=tuple((p, p) for p in pad),
-              dilation=(1,) * k, groups=shape[1], output_shape=big)
+    kw = dict(stride=stride, padding=tuple((p, p) for p in pad), dilation=(1,) * k,
+              groups=shape[1], output_shape=big)
+    spread = x.unsqueeze(2).broadcast_to((shape[0], shape[1], n_k) + shape[2:]).reshape(
+        one_hot.shape) * one_hot
+    y = apply(ConvTranspose, spread, w, **kw)
+    if any(s < kk for s, kk in zip(stride, kernel)):
+        # NOTE: overlapping windows can pick one input twice (the same value): PyTorch writes
+        # it once, so the sum is divided by the count (each copy gets 1/count of the gradient,
+        # where PyTorch's backward hands each the whole of it)
+        count = apply(ConvTranspose, Tensor(one_hot), w, **kw).data
+        y = y / xp.maximum(count, 1)
     if big != out:
         y = y[(slice(None), slice(None)) + tuple(slice(0, o) for o in out)]
     return y.squeeze(0) if unbatched else y

@@ -170,9 +170,10 @@ class Upsample(Module):
                            self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
-        what = f"size={self.size}" if self.size is not None else \
-            f"scale_factor={float(self.scale_factor) if np.isscalar(self.scale_factor) else self.scale_factor}"
-        return f"{what}, mode={self.mode!r}"
+        if self.size is not None:
+            return f"size={self.size}, mode={self.mode!r}"
+        factor = float(self.scale_factor) if np.isscalar(self.scale_factor) else self.scale_factor
+        return f"scale_factor={factor}, mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):

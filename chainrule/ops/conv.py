@@ -230,18 +230,6 @@ def window_max(xp: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
     return best, idx
 
 
-def flat_indices(xp: Any, idx: Any, shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
-                 dilation: tuple) -> Any:
-    """PyTorch's ``return_indices``: each window offset of :func:`window_max` as the flat index
-    of that element in its (unpadded) input plane of spatial ``shape``, as int64."""
-    offs = xp.unravel_index(idx.astype(xp.intp), kernel)
-    flat = xp.zeros(idx.shape, dtype=xp.int64)
-    for axis, (n, s, (lo, _), d) in enumerate(zip(shape, stride, padding, dilation)):
-        o = xp.arange(idx.shape[2 + axis]).reshape((-1,) + (1,) * (len(shape) - axis - 1))
-        flat = flat * n + (o * s - lo + offs[axis] * d)
-    return flat
-
-
 class MaxPool(Op):
     """The largest element of each window (padding counts as −∞), as PyTorch's ``max_pool``.
 
