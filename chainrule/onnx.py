@@ -280,23 +280,30 @@ def _conv(g: Graph, layer: Any, x: str, shape: tuple) -> str:
                   pads=_conv_pads(layer, k), group=int(layer.groups))
 
 
-def _pool_attrs(layer: Any) -> dict[str, Any]:
+def _pool_attrs(g: Graph, layer: Any) -> dict[str, Any]:
+    if getattr(layer, "return_indices", False) or getattr(layer, "divisor_override", None):
+        raise UnsupportedLayerError(f"ONNX export: layer {g.where(layer)} has return_indices or "
+                                    "divisor_override, which the export does not convert")
     pad = list(layer.padding)
-    return dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride), pads=pad + pad)
+    return dict(kernel_shape=list(layer.kernel_size), strides=list(layer.stride), pads=pad + pad,
+                ceil_mode=int(getattr(layer, "ceil_mode", False)))
 
 
 @register("MaxPool1d", "MaxPool2d")
 def _max_pool(g: Graph, layer: Any, x: str, shape: tuple) -> str:
     _batched(g, layer, shape, len(layer.kernel_size))
     # ONNX MaxPool ignores padded cells, the same as chainrule's −∞ padding.
-    return g.node("MaxPool", [x], "max_pool", dilations=list(layer.dilation), **_pool_attrs(layer))
+    return g.node("MaxPool", [x], "max_pool", dilations=list(layer.dilation), **_pool_attrs(g, layer))
 
 
 @register("AvgPool1d", "AvgPool2d")
 def _avg_pool(g: Graph, layer: Any, x: str, shape: tuple) -> str:
     _batched(g, layer, shape, len(layer.kernel_size))
-    # chainrule counts zero padding in the mean (PyTorch's count_include_pad=True)
-    return g.node("AveragePool", [x], "avg_pool", count_include_pad=1, **_pool_attrs(layer))
+    if layer.ceil_mode:  # runtimes differ from PyTorch on the divisor of the partial window
+        raise UnsupportedLayerError(f"ONNX export: layer {g.where(layer)} has ceil_mode=True, "
+                                    "which the export does not convert for average pooling")
+    return g.node("AveragePool", [x], "avg_pool", count_include_pad=int(layer.count_include_pad),
+                  **_pool_attrs(g, layer))
 
 
 def _averaging_matrix(n_in: int, n_out: int) -> np.ndarray:

@@ -13,7 +13,8 @@ CORE = ["tensor.py", "reductions.py", "engine.py", "autograd.py", "forward.py", 
 # Lines of code (no blank lines, comments or docstrings). 1,500 until issue 11 gave the Tensor
 # PyTorch's meanings (dim/keepdim beside axis/keepdims, (values, indices) reductions, the nan/inf
 # of degenerate reductions, graph-keeping casts): about 200 lines, most of them argument handling.
-BUDGET = 1750
+# +25 for issue 12's ConvTranspose, the one primitive for transposed convolutions (Conv's adjoint).
+BUDGET = 1775
 
 
 def code_lines(path: Path) -> int:

@@ -24,6 +24,11 @@ from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
 )
 from .recurrent import GRU, LSTM, RNN
+# issue 12 (layers, part B): transposed and 3-D convolutions, pooling, resizing, attention
+from .attention import MultiheadAttention, TransformerEncoderLayer
+from .conv import Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .pooling import AvgPool3d, MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "functional", "init",
@@ -36,4 +41,8 @@ __all__ = [
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "Embedding", "RNN", "LSTM", "GRU",
+    # issue 12 (layers, part B)
+    "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d", "MultiheadAttention", "TransformerEncoderLayer",
 ]

@@ -13,6 +13,7 @@ indices of shape (...) or of probabilities of shape (..., C).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,8 @@ import numpy as np
 from .. import functional as _F
 from .. import ops as P
 from ..backend import array_module, get_backend, is_array, is_device
-from ..errors import DataError, ShapeError
-from ..validate import check_choice, check_number
+from ..errors import ConfigError, DataError, ShapeError
+from ..validate import check_bool, check_choice, check_number
 from ..functional import (
     elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
     softmax, softplus, tanh,
@@ -383,10 +384,94 @@ __all__ = [
     "log_softmax", "logsumexp", "exp", "log", "linear", "one_hot",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "log_likelihood",
     "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
-    "nll_loss", "dropout",
+    "nll_loss", "dropout", "scaled_dot_product_attention",
 ]
 
 
 # Layers' functional forms, defined beside their modules (imported last: they use the above).
 from .conv import conv, conv1d, conv2d  # noqa: E402, F401
 from .pooling import adaptive_avg_pool, avg_pool, max_pool  # noqa: E402, F401
+from .conv import (  # noqa: E402, F401
+    conv3d, conv_transpose, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
+from .pooling import max_unpool  # noqa: E402, F401
+from .upsample import interpolate  # noqa: E402, F401
+
+
+# --- attention (Vaswani et al. 2017); the layers are in nn.attention --------------------
+
+def _swap_last(x: Any) -> Any:
+    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return x.permute(perm)
+
+
+def _attention_bias(where: str, mask: Any, shape: tuple, xp: Any, dtype: Any, true_means: str) -> Any:
+    """A mask as an additive bias: a boolean one as 0 / −∞ (−∞ where it masks, i.e. where it is
+    False if ``true_means`` is "attend", True if "mask"), a float one as is."""
+    m = xp.asarray(array_of(mask))
+    try:
+        np.broadcast_shapes(tuple(m.shape), shape)
+    except ValueError:
+        raise ShapeError(f"{where}: mask of shape {tuple(m.shape)} does not broadcast to the "
+                         f"attention scores' shape {shape}") from None
+    if m.dtype.kind == "b":
+        masked = ~m if true_means == "attend" else m
+        return xp.where(masked, -xp.inf, 0.0).astype(dtype)
+    if m.dtype.kind != "f":
+        raise ConfigError(f"{where}: a mask must be boolean or float; got dtype {m.dtype}")
+    return m.astype(dtype, copy=False)
+
+
+def _causal_bias(xp: Any, n_q: int, n_k: int, dtype: Any) -> Any:
+    """0 on and below the diagonal, −∞ above: query i sees keys 0..i (top-left aligned)."""
+    return xp.where(xp.tril(xp.ones((n_q, n_k), dtype=bool)), 0.0, -xp.inf).astype(dtype)
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None, rng: Any = None) -> Any:
+    """softmax(Q·Kᵀ·scale + bias)·V (Vaswani et al. 2017, eq. 1), as PyTorch's
+    ``F.scaled_dot_product_attention``.
+
+    Args:
+        query: (..., L, E); key (..., S, E); value (..., S, E_v); leading axes broadcast.
+        attn_mask: boolean (True: may attend, PyTorch's convention here) or a float bias added
+            to the scores; broadcastable to (..., L, S).
+        dropout_p: dropout on the attention weights; applied whenever > 0, as in PyTorch (pass
+            0.0 when not training).
+        is_causal: query i attends to keys 0..i only (no attn_mask with it).
+        scale: the factor on Q·Kᵀ (default 1/√E).
+        rng: generator or seed for the dropout mask.
+
+    Returns:
+        (..., L, E_v). A query whose every key is masked out gets NaN, as in PyTorch.
+
+    Raises:
+        ConfigError: attn_mask with is_causal, a bad dropout_p, or a mask of another dtype.
+        ShapeError: operands that do not fit together.
+
+    >>> q = Tensor(np.eye(2)[None])                       # two queries, each matching one key
+    >>> v = Tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> scaled_dot_product_attention(q, q, v, is_causal=True).numpy().round(3).tolist()
+    [[[1.0, 0.0], [0.33, 0.67]]]
+    """
+    where = "scaled_dot_product_attention"
+    q, k, v = _lift(query), _lift(key), _lift(value)
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
+            or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(f"{where}: expected query (..., L, E), key (..., S, E) and value "
+                         f"(..., S, E_v); got {tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    dropout_p = check_number(dropout_p, "dropout_p", where, low=0, high=1)
+    if check_bool(is_causal, "is_causal", where) and attn_mask is not None:
+        raise ConfigError(f"{where}: give attn_mask or is_causal=True, not both")
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scores = _F.matmul(q, _swap_last(k)) * s
+    xp = array_module(array_of(scores))
+    if is_causal:
+        scores = scores + _causal_bias(xp, q.shape[-2], k.shape[-2], scores.dtype)
+    elif attn_mask is not None:
+        scores = scores + _attention_bias(where, attn_mask, tuple(scores.shape), xp, scores.dtype, "attend")
+    weights = _F.softmax(scores, axis=-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True, rng)
+    return _F.matmul(weights, v)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..backend import array_module
 from ..errors import ShapeError
-from ..validate import check_choice, check_number
+from ..validate import check_bool, check_choice, check_number
 from ..ops.recurrent import Gru, Lstm
 from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
@@ -61,14 +61,16 @@ class RNNBase(Module):
     Parameters per layer k, in PyTorch's names and shapes: ``weight_ih_l{k}`` (G·H, I_k),
     ``weight_hh_l{k}`` (G·H, H), ``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G·H,), where G is the
     number of gates (1, 4 for LSTM, 3 for GRU) stacked in PyTorch's order, I_0 = input_size and
-    I_k = H above. All start U(−1/√H, 1/√H).
+    I_k = D·H above (D = 2 directions when bidirectional, else 1). A bidirectional layer has a
+    second set, ``weight_ih_l{k}_reverse`` and so on, run over the reversed sequence; its outputs
+    are concatenated after the forward direction's, [h→_t, h←_t]. All start U(−1/√H, 1/√H).
     """
 
     mode = "RNN_TANH"
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, rng: Any = None,
-                 dtype: Any = np.float32) -> None:
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 rng: Any = None, dtype: Any = np.float32) -> None:
         super().__init__()
         where = type(self).__name__
         self.input_size = check_number(input_size, "input_size", where, low=1, integer=True)
@@ -76,53 +78,85 @@ class RNNBase(Module):
         self.num_layers = check_number(num_layers, "num_layers", where, low=1, integer=True)
         self.dropout = check_number(dropout, "dropout", where, low=0, high=1)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.bidirectional = check_bool(bidirectional, "bidirectional", where)
+        self.num_directions = 2 if self.bidirectional else 1
         self.dtype = as_dtype(dtype)
         g, h = get_rng(rng), self.hidden_size
         gh = _GATES[self.mode] * h
         bound = 1.0 / math.sqrt(h)
         for k in range(self.num_layers):
-            shapes = {f"weight_ih_l{k}": (gh, self.input_size if k == 0 else h),
-                      f"weight_hh_l{k}": (gh, h)}
-            if self.bias:
-                shapes.update({f"bias_ih_l{k}": (gh,), f"bias_hh_l{k}": (gh,)})
-            for name, shape in shapes.items():
-                setattr(self, name, Parameter(g.uniform(-bound, bound, shape).astype(self.dtype)))
+            for suffix in ("", "_reverse")[:self.num_directions]:
+                shapes = {f"weight_ih_l{k}{suffix}": (gh, self.input_size if k == 0
+                                                      else h * self.num_directions),
+                          f"weight_hh_l{k}{suffix}": (gh, h)}
+                if self.bias:
+                    shapes.update({f"bias_ih_l{k}{suffix}": (gh,), f"bias_hh_l{k}{suffix}": (gh,)})
+                for name, shape in shapes.items():
+                    setattr(self, name,
+                            Parameter(g.uniform(-bound, bound, shape).astype(self.dtype)))
 
-    def _layer(self, k: int) -> tuple[Any, Any, Any, Any]:
-        get = lambda n: getattr(self, f"{n}_l{k}", None)  # noqa: E731
+    def _layer(self, k: int, reverse: bool = False) -> tuple[Any, Any, Any, Any]:
+        suffix = "_reverse" if reverse else ""
+        get = lambda n: getattr(self, f"{n}_l{k}{suffix}", None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def _initial(self, where: str, name: str, state: Any, n: int, unbatched: bool) -> list[Any]:
-        """The per-layer initial states (zeros when ``state`` is None)."""
-        shape = (self.num_layers, n, self.hidden_size)
+        """The initial states per layer and direction (zeros when ``state`` is None)."""
+        shape = (self.num_layers * self.num_directions, n, self.hidden_size)
         if state is None:
-            return [None] * self.num_layers
+            return [None] * shape[0]
         if not isinstance(state, ArrayLike):
             state = Tensor(array_module(state).asarray(state, dtype=self.dtype))
         if unbatched and state.ndim == 2:
             state = state.unsqueeze(1)
         if tuple(state.shape) != shape:
             want = shape[::2] if unbatched else shape
-            raise ShapeError(f"{where}: expected {name} of shape {want} (num_layers, batch, "
-                             f"hidden_size); got {tuple(state.shape)}")
-        return [state[k] for k in range(self.num_layers)]
+            raise ShapeError(f"{where}: expected {name} of shape {want} (num_layers · "
+                             f"num_directions, batch, hidden_size); got {tuple(state.shape)}")
+        return [state[k] for k in range(shape[0])]
 
     @staticmethod
     def _project(x: Any, w_ih: Any, b: Any, batch_first: bool) -> Any:
         """Every step's input projection x_t·W_ihᵀ + b in one 2-D matrix product, time-major."""
         a, c = x.shape[0], x.shape[1]
         xw = F.linear(x.reshape(a * c, x.shape[2]), w_ih, b).reshape(a, c, w_ih.shape[0])
-        return xw.transpose(0, 1) if batch_first else xw
+        return xw.permute((1, 0, 2)) if batch_first else xw
 
     def _zeros(self, x: Any, n: int) -> Any:
         """A zero state (n, H) in x's mode (Tensor or Dual) and on x's device."""
         xp = array_module(x.data if isinstance(x, Tensor) else x.primal)
         return type(x)(xp.zeros((n, self.hidden_size), self.dtype))
 
-    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
-        """All layers over the input; ``states`` per layer, one list per state kind. Returns
-        the time-major output and each layer's final states."""
+    def _input_bias(self, b_ih: Any, b_hh: Any) -> Any:
+        """The bias that joins the input projection (b_ih; LSTM adds b_hh too)."""
+        return b_ih
+
+    def _sequence(self, xw: Any, w_hh: Any, b_hh: Any, state: list[Any]) -> tuple[Any, list[Any]]:
+        """One direction of one layer over the time-major projected input ``xw``: the hidden
+        state at every step (T, N, H) and the final states."""
         raise NotImplementedError
+
+    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
+        """All layers over the input; ``states`` per layer and direction, one list per state
+        kind. Returns the time-major output and each layer's (and direction's) final states."""
+        n = x.shape[0] if batch_first else x.shape[1]
+        finals = []
+        for k in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                w_ih, w_hh, b_ih, b_hh = self._layer(k, reverse=d == 1)
+                xw = self._project(x, w_ih, self._input_bias(b_ih, b_hh), batch_first and k == 0)
+                if d:  # the reverse direction reads the sequence back to front
+                    xw = xw[::-1]
+                state = [s if s is not None else self._zeros(x, n)
+                         for s in states[k * self.num_directions + d]]
+                y, final = self._sequence(xw, w_hh, b_hh, state)
+                outs.append(y[::-1] if d else y)
+                finals.append(final)
+            x = outs[0] if len(outs) == 1 else F.concatenate(outs, axis=-1)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = NF.dropout(x, self.dropout, True)
+        return x, finals
 
     def forward(self, x: Any, hx: Any = None) -> tuple[Any, Any]:
         """Run the layers over a sequence.
@@ -130,12 +164,13 @@ class RNNBase(Module):
         Args:
             x: (T, N, input_size), or (N, T, input_size) with ``batch_first``, or unbatched
                 (T, input_size), or a list of N equal-length sequences (T, input_size).
-            hx: initial hidden state (num_layers, N, hidden_size) (zeros when None); for
+            hx: initial hidden state (D·num_layers, N, hidden_size) (zeros when None; D = 2
+                when bidirectional, rows ordered layer by layer, forward then reverse); for
                 LSTM a pair (h_0, c_0).
 
         Returns:
-            ``(output, h_n)``: the last layer's hidden state at every step (T, N, H) (batch
-            first if ``batch_first``), and every layer's final state (num_layers, N, H); for
+            ``(output, h_n)``: the last layer's hidden state at every step (T, N, D·H) (batch
+            first if ``batch_first``), and every layer's final state (D·num_layers, N, H); for
             LSTM ``(output, (h_n, c_n))``.
 
         Raises:
@@ -156,12 +191,12 @@ class RNNBase(Module):
                      self._initial(where, "c_0", c0, n, unbatched)]
         else:
             inits = [self._initial(where, "h_0", hx, n, unbatched)]
-        states = [[kind[k] for kind in inits] for k in range(self.num_layers)]
+        states = [[kind[k] for kind in inits] for k in range(len(inits[0]))]
         out, finals = self._run(x, states, batch_first)
         if unbatched:
             out = out.squeeze(1)
         elif self.batch_first:
-            out = out.transpose(0, 1)
+            out = out.permute((1, 0, 2))
         kinds = [F.stack([f[i] for f in finals], axis=0) for i in range(len(finals[0]))]
         if unbatched:
             kinds = [s.squeeze(1) for s in kinds]
@@ -177,6 +212,8 @@ class RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
 
 
@@ -191,6 +228,8 @@ class RNN(RNNBase):
         bias: learn b_ih and b_hh.
         batch_first: inputs and outputs are (N, T, ·) instead of (T, N, ·).
         dropout: dropout on the outputs of every layer but the last (training only).
+        bidirectional: run a second set of weights over the reversed sequence; outputs get
+            2·H features [forward, reverse] and states 2·num_layers rows (PyTorch's layout).
         rng: seed or generator for the initial weights.
         dtype: float32 (default) or float64.
 
@@ -205,30 +244,21 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, rng: Any = None, dtype: Any = np.float32) -> None:
+                 dropout: float = 0.0, bidirectional: bool = False, rng: Any = None,
+                 dtype: Any = np.float32) -> None:
         check_choice(nonlinearity, "nonlinearity", "RNN", ("tanh", "relu"))
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, rng, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, rng, dtype)
 
-    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
+    def _sequence(self, xw: Any, w_hh: Any, b_hh: Any, state: list[Any]) -> tuple[Any, list[Any]]:
         # the plain recurrence h_t = f(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), one step at a time
-        t_len, n = (x.shape[1], x.shape[0]) if batch_first else (x.shape[0], x.shape[1])
-        finals = []
-        for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
-            state = [s if s is not None else self._zeros(x, n)
-                     for s in states[k]]
-            outs = []
-            for t in range(t_len):
-                state = self._step(xw[t], state, w_hh, b_hh)
-                outs.append(state[0])
-            x = F.stack(outs, axis=0)
-            finals.append(state)
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = NF.dropout(x, self.dropout, True)
-        return x, finals
+        outs = []
+        for t in range(xw.shape[0]):
+            state = self._step(xw[t], state, w_hh, b_hh)
+            outs.append(state[0])
+        return F.stack(outs, axis=0), state
 
     def _step(self, xw: Any, state: Any, w_hh: Any, b_hh: Any) -> Any:
         a = xw + F.linear(state[0], w_hh, b_hh)
@@ -255,22 +285,16 @@ class LSTM(RNNBase):
 
     mode = "LSTM"
 
-    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
-        # One fused node per layer (chainrule.ops.recurrent.Lstm, see there for the measured
-        # reason); its output is the trajectory [h_t, c_t], sliced into outputs and states.
-        H, n = self.hidden_size, (x.shape[0] if batch_first else x.shape[1])
-        finals = []
-        for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = self._project(x, w_ih, None if b_ih is None else b_ih + b_hh, batch_first and k == 0)
-            h0, c0 = (s if s is not None else self._zeros(x, n)
-                      for s in states[k])
-            y = apply(Lstm, xw, w_hh, h0, c0)
-            x = y[:, :, :H]
-            finals.append([y[-1, :, :H], y[-1, :, H:]])
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = NF.dropout(x, self.dropout, True)
-        return x, finals
+    def _input_bias(self, b_ih: Any, b_hh: Any) -> Any:
+        return None if b_ih is None else b_ih + b_hh
+
+    def _sequence(self, xw: Any, w_hh: Any, b_hh: Any, state: list[Any]) -> tuple[Any, list[Any]]:
+        # One fused node per layer and direction (chainrule.ops.recurrent.Lstm, see there for
+        # the measured reason); its output is the trajectory [h_t, c_t], sliced into outputs
+        # and states.
+        H = self.hidden_size
+        y = apply(Lstm, xw, w_hh, *state)
+        return y[:, :, :H], [y[-1, :, :H], y[-1, :, H:]]
 
 
 class GRU(RNNBase):
@@ -289,20 +313,12 @@ class GRU(RNNBase):
 
     mode = "GRU"
 
-    def _run(self, x: Any, states: list[list[Any]], batch_first: bool) -> tuple[Any, list[list[Any]]]:
-        # One fused node per layer (chainrule.ops.recurrent.Gru); its output is h_t per step.
-        n = x.shape[0] if batch_first else x.shape[1]
-        finals = []
-        for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._layer(k)
-            xw = self._project(x, w_ih, b_ih, batch_first and k == 0)
-            (h0,) = (s if s is not None else self._zeros(x, n) for s in states[k])
-            args = (xw, w_hh, h0) if b_hh is None else (xw, w_hh, h0, b_hh)
-            x = apply(Gru, *args)
-            finals.append([x[-1]])
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = NF.dropout(x, self.dropout, True)
-        return x, finals
+    def _sequence(self, xw: Any, w_hh: Any, b_hh: Any, state: list[Any]) -> tuple[Any, list[Any]]:
+        # One fused node per layer and direction (chainrule.ops.recurrent.Gru); its output is
+        # h_t per step.
+        args = (xw, w_hh, state[0]) if b_hh is None else (xw, w_hh, state[0], b_hh)
+        y = apply(Gru, *args)
+        return y, [y[-1]]
 
 
 def last_step(output: Any, batch_first: bool = False) -> Any:

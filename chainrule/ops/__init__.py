@@ -5,7 +5,7 @@ from .elementwise import (
     ACTIVATIONS, Abs, Add, Cast, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
 )
-from .conv import Conv, MaxPool
+from .conv import Conv, ConvTranspose, MaxPool
 from .linalg import Linear, MatMul
 from .norm import Normalize
 from .recurrent import Gru, Lstm
@@ -17,6 +17,6 @@ __all__ = [
     "Abs", "Add", "Cast", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
-    "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",
+    "logsumexp_and_softmax", "Conv", "ConvTranspose", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",
     "Concatenate", "GetItem", "Pad", "Reshape", "Transpose",
 ]

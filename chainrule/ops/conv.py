@@ -1,4 +1,5 @@
-"""Convolution and max pooling over 1-D and 2-D (any N-d) inputs in NCHW layout.
+"""Convolution, its transpose and max pooling over 1-D, 2-D and 3-D (any N-d) inputs in NCHW
+layout.
 
 Both work on windows: a strided view of the padded input with one axis per kernel position,
 ``(N, C, *out, *kernel)`` (im2col without a copy until the one gather that feeds the matrix
@@ -53,6 +54,56 @@ def _channels_first(x: Any) -> Any:
     return x.transpose((1, 0) + tuple(range(2, x.ndim)))
 
 
+def _columns(xp: Any, x: Any, kernel: tuple, params: tuple, groups: int) -> tuple[Any, tuple]:
+    """im2col: the windows of ``x`` (N, C, *spatial) as (G, C/G·kernel, N·out), and ``out``."""
+    k = len(kernel)
+    win = _windows(xp, _channels_first(x), kernel, *params)  # (C, N, *out, *kernel)
+    out = win.shape[2:2 + k]
+    axes = (0,) + tuple(range(2 + k, 2 + 2 * k)) + tuple(range(1, 2 + k))
+    col = xp.ascontiguousarray(win.transpose(axes)).reshape(groups, -1, win[0].size // _prod(kernel))
+    return col, out
+
+
+def _product(xp: Any, weight: Any, col: Any, groups: int, n: int, out: tuple) -> Any:
+    """conv as (G, O/G, C/G·kernel) @ (G, C/G·kernel, N·out), returned as (N, O, *out)."""
+    w = weight.reshape(groups, weight.shape[0] // groups, -1)
+    y = xp.dot(w[0], col[0])[None] if groups == 1 else xp.matmul(w, col)
+    # NOTE: returned as a (N, O, *out) view of the (O, N, *out) product, no copy: element-
+    # wise ops keep that memory order, so the next conv's channel-first view is free.
+    return _channels_first(y.reshape((weight.shape[0], n) + out))
+
+
+def _flat(xp: Any, g: Any, groups: int) -> Any:
+    """(N, O, *out) as (G, O/G, N·out), the layout of :func:`_product`'s result."""
+    return xp.ascontiguousarray(_channels_first(g)).reshape(groups, g.shape[1] // groups, -1)
+
+
+def _input_grad(xp: Any, gt: Any, weight: Any, groups: int, shape: tuple, out: tuple,
+                params: tuple) -> Any:
+    """The adjoint of conv in its input (the transposed convolution): col2im of Wᵀg, with
+    ``gt`` (G, O/G, N·out) from :func:`_flat` and ``shape`` the input's (N, C, *spatial)."""
+    o = weight.shape[0]
+    w = weight.reshape(groups, o // groups, -1)
+    # (G, C/G·kernel, N·out) -> (C, *kernel, N, *out), then col2im
+    gcol = xp.dot(w[0].T, gt[0]) if groups == 1 else xp.matmul(w.transpose(0, 2, 1), gt)
+    n, c = shape[0], shape[1]
+    gcol = gcol.reshape((c, -1, n) + out)
+    gx = _col2im(xp, lambda k: gcol[:, k], (c, n) + shape[2:], out, weight.shape[2:], *params,
+                 gt.dtype)
+    return _channels_first(gx)
+
+
+def _weight_grad(xp: Any, col: Any, gt: Any, shape: tuple, groups: int) -> Any:
+    """The adjoint of conv in its weight, g·colᵀ, with ``gt`` from :func:`_flat`."""
+    # (col·gᵀ)ᵀ: measured 15% faster than g·colᵀ for these long, thin operands
+    return (xp.dot(col[0], gt[0].T)[None] if groups == 1
+            else xp.matmul(col, gt.transpose(0, 2, 1))).transpose(0, 2, 1).reshape(shape)
+
+
+def _bias_shape(b: Any, ndim: int) -> Any:
+    return b.reshape((-1,) + (1,) * (ndim - 2))
+
+
 class Conv(Op):
     """Cross-correlation y[n, o] = Σ_c Σ_k w[o, c, k] · x_pad[n, g(o)·C/G + c, s·i + d·k] + b[o]
     over 1, 2 (or more) spatial axes, as PyTorch's ``conv1d``/``conv2d``.
@@ -68,61 +119,117 @@ class Conv(Op):
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups=1):
         self.params = (stride, padding, dilation)
         self.groups, self.x_shape = groups, x.shape
-        col = self._columns(x, weight.shape[2:])
+        col, self.out = _columns(self.xp, x, weight.shape[2:], self.params, groups)
         self.save(col, weight)
-        y = self._product(weight, col)
+        y = _product(self.xp, weight, col, groups, x.shape[0], self.out)
         if bias is not None:
-            y += bias.reshape((-1,) + (1,) * (x.ndim - 2))
+            y += _bias_shape(bias, x.ndim)
         return y
-
-    def _columns(self, x, kernel):
-        xp, k, groups = self.xp, len(kernel), self.groups
-        win = _windows(xp, _channels_first(x), kernel, *self.params)  # (C, N, *out, *kernel)
-        self.out = win.shape[2:2 + k]
-        axes = (0,) + tuple(range(2 + k, 2 + 2 * k)) + tuple(range(1, 2 + k))
-        return xp.ascontiguousarray(win.transpose(axes)).reshape(groups, -1, win[0].size // _prod(kernel))
-
-    def _product(self, weight, col):
-        """conv as (G, O/G, C/G·kernel) @ (G, C/G·kernel, N·out), returned as (N, O, *out)."""
-        w = weight.reshape(self.groups, weight.shape[0] // self.groups, -1)
-        y = self.xp.dot(w[0], col[0])[None] if self.groups == 1 else self.xp.matmul(w, col)
-        # NOTE: returned as a (N, O, *out) view of the (O, N, *out) product, no copy: element-
-        # wise ops keep that memory order, so the next conv's channel-first view is free.
-        return _channels_first(y.reshape((weight.shape[0], self.x_shape[0]) + self.out))
 
     def vjp(self, g):
         col, weight = self.saved
         xp, groups, need = self.xp, self.groups, self.needs_grad
-        o = weight.shape[0]
-        gt = xp.ascontiguousarray(_channels_first(g)).reshape(groups, o // groups, -1)
-        w = weight.reshape(groups, o // groups, -1)
+        gt = _flat(xp, g, groups)
         gx = gw = gb = None
-        if need[0]:  # (G, C/G·kernel, N·out) -> (C, *kernel, N, *out), then col2im
-            gcol = xp.dot(w[0].T, gt[0]) if groups == 1 else xp.matmul(w.transpose(0, 2, 1), gt)
-            kernel, c, n = weight.shape[2:], self.x_shape[1], self.x_shape[0]
-            gcol = gcol.reshape((c, -1, n) + self.out)
-            shape = (c, n) + self.x_shape[2:]
-            gx = _channels_first(_col2im(xp, lambda k: gcol[:, k], shape, self.out, kernel,
-                                         *self.params, g.dtype))
-        if need[1]:  # (col·gᵀ)ᵀ: measured 15% faster than g·colᵀ for these long, thin operands
-            gw = (xp.dot(col[0], gt[0].T)[None] if groups == 1
-                  else xp.matmul(col, gt.transpose(0, 2, 1))).transpose(0, 2, 1).reshape(weight.shape)
+        if need[0]:
+            gx = _input_grad(xp, gt, weight, groups, self.x_shape, self.out, self.params)
+        if need[1]:
+            gw = _weight_grad(xp, col, gt, weight.shape, groups)
         if len(need) == 3 and need[2]:
-            gb = gt.reshape(o, -1).sum(axis=1)
+            gb = gt.reshape(weight.shape[0], -1).sum(axis=1)
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
     def jvp(self, tx, tw, tb=None):
         col, weight = self.saved
+        xp, n = self.xp, self.x_shape[0]
+        y = None
+        if tx is not None:
+            tcol, _ = _columns(xp, xp.broadcast_to(tx, self.x_shape), weight.shape[2:],
+                               self.params, self.groups)
+            y = _product(xp, weight, tcol, self.groups, n, self.out)
+        if tw is not None:
+            y = add_tangents(y, _product(xp, xp.broadcast_to(tw, weight.shape), col, self.groups,
+                                         n, self.out))
+        if tb is not None:
+            y = add_tangents(y, _bias_shape(xp.broadcast_to(tb, weight.shape[:1]),
+                                            len(self.x_shape)))
+        return y
+
+
+class ConvTranspose(Op):
+    """The transposed convolution, as PyTorch's ``conv_transpose1d``/``conv_transpose2d``: the
+    adjoint of :class:`Conv` in its input, y = convᵀ(x, w) + b with ⟨convᵀ(x, w), u⟩ =
+    ⟨x, conv(u, w)⟩ for every u of the output's shape.
+
+    ``x`` is (N, C_in, *in), ``weight`` (C_in, C_out/G, *kernel) (PyTorch's layout, which is
+    exactly the weight of the conv it is the adjoint of), ``output_shape`` the output's spatial
+    size (its extra cells past the last window, PyTorch's ``output_padding``, get only the bias).
+    It reuses Conv's own pieces: forward is Conv's input gradient (col2im of Wᵀx), the input
+    gradient is Conv's forward conv(g, w), the weight gradient Conv's weight gradient with the
+    roles of x and g swapped (x·col(g)ᵀ). Bilinear like Conv: jvp = convᵀ(ẋ, w) + convᵀ(x, ẇ) + ḃ.
+    """
+
+    def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups=1, output_shape):
+        self.params = (stride, padding, dilation)
+        self.groups = groups
+        self.y_shape = (x.shape[0], weight.shape[1] * groups) + tuple(output_shape)
+        self.save(x, weight)
+        y = self._apply(x, weight)
+        if bias is not None:
+            y += _bias_shape(bias, x.ndim)
+        return y
+
+    def _apply(self, x, weight):
+        return _input_grad(self.xp, _flat(self.xp, x, self.groups), weight, self.groups,
+                           self.y_shape, x.shape[2:], self.params)
+
+    def vjp(self, g):
+        x, weight = self.saved
+        xp, groups, need = self.xp, self.groups, self.needs_grad
+        gx = gw = gb = None
+        if need[0] or need[1]:
+            col, out = _columns(xp, g, weight.shape[2:], self.params, groups)
+            if need[0]:
+                gx = _product(xp, weight, col, groups, x.shape[0], out)
+            if need[1]:
+                gw = _weight_grad(xp, col, _flat(xp, x, groups), weight.shape, groups)
+        if len(need) == 3 and need[2]:
+            gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+        return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+
+    def jvp(self, tx, tw, tb=None):
+        x, weight = self.saved
         xp = self.xp
         y = None
         if tx is not None:
-            y = self._product(weight, self._columns(xp.broadcast_to(tx, self.x_shape), weight.shape[2:]))
+            y = self._apply(xp.broadcast_to(tx, x.shape), weight)
         if tw is not None:
-            y = add_tangents(y, self._product(xp.broadcast_to(tw, weight.shape), col))
+            y = add_tangents(y, self._apply(x, xp.broadcast_to(tw, weight.shape)))
         if tb is not None:
-            y = add_tangents(y, xp.broadcast_to(tb, weight.shape[:1]).reshape(
-                (-1,) + (1,) * (len(self.x_shape) - 2)))
+            y = add_tangents(y, _bias_shape(xp.broadcast_to(tb, self.y_shape[1:2]), x.ndim))
         return y
+
+
+def window_max(xp: Any, x: Any, kernel: tuple, stride: tuple, padding: tuple,
+               dilation: tuple) -> tuple[Any, Any]:
+    """The maximum of each window of ``x`` (padding counts as −∞) and the offset in the window
+    (row-major over the kernel) of its first occurrence."""
+    if any(lo or hi for lo, hi in padding):
+        low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min if x.dtype.kind in "iu" \
+            else False  # an int or bool input pads with its own lowest value
+        x = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=low)
+    out = tuple((n - d * (k - 1) - 1) // s + 1
+                for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
+    best = idx = None
+    for k, where in _offsets(kernel, stride, dilation, out):
+        v = x[where]
+        if best is None:
+            best = v.copy()
+            idx = xp.zeros(best.shape, dtype=xp.int8 if _prod(kernel) < 128 else xp.int32)
+            continue
+        xp.copyto(idx, k, where=v > best)  # strictly greater: the first maximum stays
+        xp.maximum(best, v, out=best)
+    return best, idx
 
 
 class MaxPool(Op):
@@ -135,23 +242,8 @@ class MaxPool(Op):
     """
 
     def forward(self, x, *, kernel, stride, padding, dilation):
-        xp = self.xp
         self.params, self.kernel, self.x_shape = (stride, padding, dilation), kernel, x.shape
-        if any(lo or hi for lo, hi in padding):
-            low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min if x.dtype.kind in "iu" \
-                else False  # an int or bool input pads with its own lowest value
-            x = xp.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=low)
-        out = tuple((n - d * (k - 1) - 1) // s + 1
-                    for n, k, s, d in zip(x.shape[2:], kernel, stride, dilation))
-        best = idx = None
-        for k, where in _offsets(kernel, stride, dilation, out):
-            v = x[where]
-            if best is None:
-                best = v.copy()
-                idx = xp.zeros(best.shape, dtype=xp.int8 if _prod(kernel) < 128 else xp.int32)
-                continue
-            xp.copyto(idx, k, where=v > best)  # strictly greater: the first maximum stays
-            xp.maximum(best, v, out=best)
+        best, idx = window_max(self.xp, x, kernel, stride, padding, dilation)
         self.save(idx)
         return best
 

@@ -26,6 +26,15 @@ def conv(stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1), groups=1):
     return apply(C.Conv, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
+def convt(x_shape, kernel, stride, padding, dilation, groups=1, output_padding=None):
+    """ConvTranspose with the output size PyTorch gives: (n − 1)s − lo − hi + d(k − 1) + 1 + op."""
+    output_padding = output_padding or (0,) * len(kernel)
+    shape = tuple((n - 1) * s - lo - hi + d * (k - 1) + 1 + op for n, k, s, (lo, hi), d, op in
+                  zip(x_shape[2:], kernel, stride, padding, dilation, output_padding))
+    return apply(C.ConvTranspose, stride=stride, padding=padding, dilation=dilation,
+                 groups=groups, output_shape=shape)
+
+
 def pool(kernel, stride, padding, dilation):
     return apply(C.MaxPool, kernel=kernel, stride=stride, padding=padding, dilation=dilation)
 
@@ -45,6 +54,18 @@ SAMPLES = {
              id="1d-stride-padding-dilation"),
         Case(conv(stride=(1,), padding=((0, 0),), dilation=(1,), groups=2), [r(2, 4, 5), r(2, 2, 2)],
              id="1d-groups"),
+    ],
+    "ConvTranspose": [
+        Case(convt((2, 3, 3, 3), (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+             [r(2, 3, 3, 3), r(3, 2, 2, 2), r(2)], id="2d-bias"),
+        Case(convt((1, 2, 3, 2), (3, 2), (2, 2), ((1, 1), (0, 0)), (1, 1), output_padding=(1, 1)),
+             [r(1, 2, 3, 2), r(2, 3, 3, 2), r(3)], id="2d-stride-padding-output-padding"),
+        Case(convt((1, 4, 2, 3), (2, 2), (2, 1), ((0, 0), (1, 1)), (1, 2), groups=2),
+             [r(1, 4, 2, 3), r(4, 1, 2, 2)], id="2d-groups-dilation"),
+        Case(convt((2, 2, 4), (3,), (2,), ((1, 1),), (2,)), [r(2, 2, 4), r(2, 3, 3), r(3)],
+             id="1d-stride-padding-dilation"),
+        Case(convt((1, 2, 2, 2, 2), (2, 2, 2), (2, 1, 1), ((0, 0),) * 3, (1, 1, 1)),
+             [r(1, 2, 2, 2, 2), r(2, 2, 2, 2, 2)], id="3d"),
     ],
     "MaxPool": [
         Case(pool((2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)), [distinct(2, 2, 4, 4)], id="2x2"),
