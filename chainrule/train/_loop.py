@@ -40,10 +40,13 @@ def _loader(data: Batches, batch_size: int, shuffle: bool, rng: Any, sampler: An
 
 
 def _fields(batch: Any) -> list[Any]:
-    if isinstance(batch, dict):
-        raise DataError(f"fit needs batches (x, target[, weight]); got a dict with keys "
-                        f"{sorted(batch)} (give the DataLoader a collate_fn that returns a tuple)")
-    return list(batch)
+    """A batch as [x, target(, weight)] Tensors (a collate_fn may have returned arrays)."""
+    if isinstance(batch, Mapping) or not isinstance(batch, (tuple, list)):
+        what = f"a dict with keys {sorted(batch)}" if isinstance(batch, Mapping) \
+            else type(batch).__name__
+        raise DataError(f"fit needs batches (x, target[, weight]); got {what} (give the "
+                        "DataLoader a collate_fn that returns a tuple)")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in batch]
 
 
 def _to_model(model: Any) -> Callable[[Tensor], Tensor] | None:
