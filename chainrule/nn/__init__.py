@@ -8,7 +8,7 @@
 [(4, 2), (4,), (1, 4), (1,)]
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import (
     ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
     Softplus, Tanh, get_activation,
@@ -26,7 +26,7 @@ from .pooling import (
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
-    "functional", "init",
+    "functional", "init", "utils",
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "LoadResult",
     "Linear", "Flatten", "Dropout", "Identity",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",

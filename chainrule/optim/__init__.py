@@ -20,7 +20,7 @@ array([0.25], dtype=float32)
 """
 
 from . import lr_scheduler, transforms
-from ._clip import clip_grad_norm_, clip_grad_value_
+from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ._first_order import SGD, Adagrad, Adam, AdamW, RMSprop
 from ._lbfgs import LBFGS
 from .lr_scheduler import (

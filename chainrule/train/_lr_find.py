@@ -20,7 +20,8 @@ from ._loop import _fields, _loader, _step, _to_model
 class LRFinderResult:
     """The range test's record: ``lrs[i]`` was used for step i, whose loss was ``losses[i]``
     (``smoothed``: their bias-corrected exponential moving average). ``suggestion`` is the
-    learning rate where the smoothed loss falls steepest (None with under 3 steps)."""
+    learning rate where the smoothed loss falls steepest (None when too few steps ran); a
+    common choice is a little below it."""
 
     lrs: list[float]
     losses: list[float]
@@ -29,11 +30,13 @@ class LRFinderResult:
 
 
 def _suggest(lrs: list[float], smoothed: list[float]) -> float | None:
-    """The lr of the most negative slope d(loss)/d(log lr)."""
-    if len(lrs) < 3:
+    """The lr of the most negative slope d(loss)/d(log lr), skipping the first tenth of the
+    steps (the moving average is still settling there, as fastai skips them) and the last."""
+    skip = max(1, len(lrs) // 10)
+    if len(lrs) - skip - 1 < 3:
         return None
-    slope = np.gradient(np.asarray(smoothed), np.log(np.asarray(lrs)))
-    return float(lrs[int(np.argmin(slope))])
+    slope = np.gradient(np.asarray(smoothed[skip:-1]), np.log(np.asarray(lrs[skip:-1])))
+    return float(lrs[skip + int(np.argmin(slope))])
 
 
 # NOTE: the test's steps, its stopping rule and the restoring of what it changed read best in
