@@ -142,10 +142,10 @@ def main() -> None:
         print(f"epoch {epoch}: train loss {total / batches:.4f}, test accuracy "
               f"{accuracy(net, Xte, yte):.4f}, {seconds:.1f} s", flush=True)
     if args.save:  # the BatchNorm statistics travel with the weights
-        from chainrule.io import load, save
-        save(net, args.save)
+        from chainrule import io
+        io.save(net, args.save)
         print(f"saved to {args.save}; reloaded: test accuracy "
-              f"{accuracy(load(args.save), Xte, yte):.4f}")
+              f"{accuracy(io.load(args.save), Xte, yte):.4f}")
 
 
 if __name__ == "__main__":

@@ -311,7 +311,8 @@ class LinearLR(LRScheduler):
     >>> from chainrule.optim import SGD
     >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
     >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
-    >>> [round(sched.get_last_lr()[0], 4)] + [sched.step() or round(sched.get_last_lr()[0], 4) for _ in range(4)]
+    >>> lrs = [sched.get_last_lr()[0]] + [sched.step() or sched.get_last_lr()[0] for _ in range(4)]
+    >>> [round(lr, 4) for lr in lrs]
     [0.25, 0.5, 0.75, 1.0, 1.0]
     """
 
@@ -374,9 +375,10 @@ class OneCycleLR(LRScheduler):
         self._schedule_phases = [[n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
                                  [self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"]]
         if three_phase:
-            self._schedule_phases = [[n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
-                                     [2 * n - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
-                                     [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"]]
+            self._schedule_phases = [
+                [n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                [2 * n - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
+                [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"]]
         if last_epoch == -1:
             for group, top in zip(groups, max_lrs):
                 top = check_number(top, "max_lr", w, low=0, low_open=True)
