@@ -65,8 +65,8 @@ def _zero_vs_one(seed: int, progress: bool | None) -> tuple[dict[str, Any], Any,
     net = MLP([64, 8, 1], activation="sigmoid", task="binary", rng=seed)
     h = fit(net, _neg_mean_log_likelihood, SGD(net.parameters(), lr=0.5), (Xtr, ytr),
             (Xte, yte), epochs=30, batch_size=16, rng=seed, progress=progress,
-            desc="0 vs 1 (notes' network)")
-    acc = evaluate(net, _neg_mean_log_likelihood, (Xte, yte))["accuracy"]
+            desc="0 vs 1 (notes' network)", metrics=("accuracy",))
+    acc = evaluate(net, _neg_mean_log_likelihood, (Xte, yte), metrics=("accuracy",))["accuracy"]
     ll = -len(Xte) * evaluate(net, _neg_mean_log_likelihood, (Xte, yte))["loss"]
     print(f"0 vs 1, one hidden layer of 8 sigmoid units: test accuracy {acc:.2%} "
           f"(log-likelihood {ll:.3f} on {len(Xte)} held-out images)")

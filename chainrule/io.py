@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import ChainruleError, FileFormatError
+from .errors import ChainruleError, ConfigError, FileFormatError
 from .optional import require
-from .train import Callback, TrainState
-from .validate import check_number
+from .train import Callback, TrainState, mode_for
+from .validate import check_bool, check_number
 
 FORMAT = "chainrule"
 VERSION = 1
@@ -44,7 +45,9 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write ``arrays`` and JSON-able ``meta`` to a safetensors file, atomically."""
     stn = _safetensors()
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    # NOTE: asarray(order="C"), not ascontiguousarray, which turns a 0-d array (BatchNorm's
+    # num_batches_tracked) into shape (1,)
+    arrays = {k: np.asarray(v, order="C") for k, v in arrays.items()}
     header = {"format": FORMAT, "json": json.dumps(meta), "sha256": _digest(arrays)}
     blob = stn.save(arrays, metadata=header)
     with atomic_write(path, "wb") as f:
@@ -242,16 +245,24 @@ def _unflatten_state(skel: Any, arrays: dict[str, np.ndarray]) -> Any:
     return skel
 
 
-def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None,
-                    **extra: Any) -> Path:
-    """Save model, optimizer and the global random generator's state (plus JSON-able
-    ``extra`` such as epoch and history), atomically, so training resumes bit-identically."""
+def save_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None, *,
+                    loader: Any = None, callbacks: Any = (), **extra: Any) -> Path:
+    """Save what training needs to resume bit-identically, atomically: the model, the
+    optimizer, the global random generator and the modules' own (dropout's), the training
+    loader's shuffling state (its generator and sampler), the states of the ``callbacks`` that
+    have one (a learning-rate schedule, early stopping), and JSON-able ``extra`` (epoch,
+    history). :class:`Checkpoint` does this during :func:`~chainrule.train.fit`; resume with
+    ``fit(..., resume=load_checkpoint(path, model, optimizer))``."""
     from .random import get_state
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt = None if optimizer is None else _flatten_state(optimizer.state_dict(), "optim", arrays)
+    train_state = {
+        "loader": loader.state_dict() if hasattr(loader, "state_dict") else None,
+        "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in callbacks
+                      if hasattr(cb, "state_dict")]}
     meta = {"kind": "checkpoint", "version": VERSION, "architecture": _try_arch(model),
             "optimizer": opt, "rng": get_state(), "module_rngs": _module_rngs(model, None),
-            "extra": extra}
+            "train_state": _flatten_state(train_state, "train", arrays), "extra": extra}
     save_arrays(path, arrays, meta)
     return Path(path)
 
@@ -264,8 +275,10 @@ def _try_arch(model: Any) -> Any:
 
 
 def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None) -> dict[str, Any]:
-    """Restore a checkpoint into ``model`` (and ``optimizer``) and the global generator;
-    return the ``extra`` values saved with it (epoch, history, ...)."""
+    """Restore a checkpoint into ``model`` (and ``optimizer``) and the random generators;
+    return the ``extra`` values saved with it (epoch, history, ...) and, under
+    ``"train_state"``, the loader's and the callbacks' states: pass the whole dict to
+    ``fit(..., resume=...)`` to go on where training stopped."""
     from .random import set_state
     arrays, meta = load_arrays(path)
     if meta.get("kind") != "checkpoint":
@@ -277,7 +290,10 @@ def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None) 
         optimizer.load_state_dict(_unflatten_state(meta["optimizer"], arrays))
     set_state(meta["rng"])
     _module_rngs(model, meta.get("module_rngs") or {})
-    return meta.get("extra", {})
+    out = dict(meta.get("extra", {}))
+    if meta.get("train_state") is not None:
+        out["train_state"] = _unflatten_state(meta["train_state"], arrays)
+    return out
 
 
 def _module_rngs(model: Any, restore: dict[str, Any] | None) -> dict[str, Any]:
@@ -297,21 +313,60 @@ def _module_rngs(model: Any, restore: dict[str, Any] | None) -> dict[str, Any]:
 
 class Checkpoint(Callback):
     """A :func:`~chainrule.train.fit` callback: save a resumable checkpoint (model, optimizer,
-    random state, epoch and history) every ``every`` epochs with :func:`save_checkpoint`.
+    random states, the loader's shuffling, the other callbacks' states, epoch and history)
+    with :func:`save_checkpoint`, after every callback has seen the epoch.
 
     Args:
         path: the checkpoint file, overwritten atomically each time.
-        every: epochs between saves.
+        every: epochs between saves (with ``save_best_only``: between checks).
+        monitor: the logged value that decides "best" (e.g. "val_loss"); needed for
+            ``save_best_only``.
+        save_best_only: save only when ``monitor`` beats its best so far, so the file holds
+            the best epoch (Keras's ModelCheckpoint).
+        mode: "min", "max" or "auto" (max for accuracy, likelihood and score).
+
+    Raises:
+        ConfigError: invalid ``every`` or ``mode``, ``save_best_only`` without ``monitor``,
+            (during fit) a ``monitor`` the logs do not have.
 
     >>> Checkpoint("run.safetensors", every=5).every
     5
     """
 
-    def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
+    def __init__(self, path: str | os.PathLike, every: int = 1, monitor: str | None = None,
+                 save_best_only: bool = False, mode: str = "auto") -> None:
+        where = "Checkpoint"
         self.path = Path(path)
-        self.every = check_number(every, "every", "Checkpoint", low=1, integer=True)
+        self.every = check_number(every, "every", where, low=1, integer=True)
+        self.save_best_only = check_bool(save_best_only, "save_best_only", where)
+        if self.save_best_only and monitor is None:
+            raise ConfigError("Checkpoint: save_best_only needs a monitor, e.g. "
+                              "monitor='val_loss'")
+        self.monitor = monitor
+        self.mode = mode_for(monitor or "", mode, where)
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = 0
 
-    def on_epoch_end(self, state: TrainState) -> None:
-        if state.epoch % self.every == 0:
-            save_checkpoint(self.path, state.model, state.optimizer, epoch=state.epoch,
-                            history=state.history.epochs)
+    def after_epoch(self, state: TrainState) -> None:
+        if state.epoch % self.every:
+            return
+        if self.monitor is not None:
+            if self.monitor not in state.logs:
+                raise ConfigError(f"Checkpoint monitors {self.monitor!r} but the logs have "
+                                  f"{sorted(state.logs)}")
+            value = float(state.logs[self.monitor])
+            better = value < self.best if self.mode == "min" else value > self.best
+            if better:
+                self.best, self.best_epoch = value, state.epoch
+            elif self.save_best_only:
+                return
+        save_checkpoint(self.path, state.model, state.optimizer, loader=state.loader,
+                        callbacks=state.callbacks, epoch=state.epoch,
+                        history=state.history.epochs)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The best value so far and its epoch, to resume."""
+        return {"best": self.best, "best_epoch": self.best_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])

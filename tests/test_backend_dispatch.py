@@ -422,7 +422,7 @@ def test_fit_evaluate_predict_move_host_batches_to_the_model(cupy):
     np.testing.assert_allclose(train.predict(dev, Tensor(_X).to("cupy")), pred)
     ev = train.evaluate(dev, nn.CrossEntropyLoss(), (_X, _Y))
     assert ev == pytest.approx(train.evaluate(ref, nn.CrossEntropyLoss(), (_X, _Y)), rel=1e-6)
-    assert cr.metrics.accuracy(dev(Tensor(_X).to("cupy")).data, Tensor(_Y).to("cupy").data) \
+    assert cr.metrics.accuracy(Tensor(_Y).to("cupy").data, dev(Tensor(_X).to("cupy")).data) \
         == pytest.approx(ev["accuracy"])
 
 

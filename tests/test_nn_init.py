@@ -102,6 +102,16 @@ def test_no_warning_for_biases():
     np.testing.assert_allclose(b.data, 0.1)
 
 
+def test_no_symmetry_warning_for_a_one_unit_layer():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        init.zeros_(np.ones((1, 5)))               # a logistic-regression output layer
+        nn.Linear(5, 1, init="zeros")
+    with pytest.warns(init.SymmetryWarning):
+        init.zeros_(np.ones((2, 5)))
+
+
 def test_zero_weights_never_become_different():
     # NOTES.md 6: with all-equal weights every hidden unit gets the same gradient, so gradient
     # descent keeps them equal; a random initialization breaks the tie.
@@ -110,8 +120,7 @@ def test_zero_weights_never_become_different():
     with pytest.warns(init.SymmetryWarning):
         hidden = nn.Linear(3, 4, init="zeros", dtype="float64")
     out = nn.Linear(4, 1, dtype="float64", rng=0)
-    with pytest.warns(init.SymmetryWarning):
-        init.constant_(out.weight, 0.5)
+    init.constant_(out.weight, 0.5)  # one output unit: nothing to warn about (issue 12)
     net = nn.Sequential(hidden, nn.Sigmoid(), out)
     for _ in range(5):
         net.zero_grad()

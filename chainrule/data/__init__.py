@@ -6,9 +6,15 @@ them, with an error saying what to install when they are missing.
 """
 
 from ..errors import DatasetNotFound, MissingDependency
-from .dataset import DataLoader, Dataset, ReshuffleSampler, Subset, TensorDataset, random_split
+from .dataset import (
+    ConcatDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split,
+)
 from .datasets import admissions, blobs, circles, digits_binary, load_digits, moons, regression, spirals, xor
 from .mnist import load_fashion_mnist, load_idx, load_mnist, load_mnist_idx, mnist_store_path
+from .sampler import (
+    BatchSampler, RandomSampler, ReshuffleSampler, SequentialSampler, SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from .preprocessing import Standardizer, check_Xy, train_test_split
 from .sources import (
     BUNDLED_DATASETS, MAX_CLASSES, TabularData, encode_classes, encode_target, load_dataset,
@@ -17,7 +23,9 @@ from .sources import (
 from .tabular import Table, read_csv
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "DataLoader", "ReshuffleSampler", "random_split",
+    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "DataLoader", "default_collate",
+    "random_split", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+    "WeightedRandomSampler", "BatchSampler", "ReshuffleSampler",
     "check_Xy", "train_test_split", "Standardizer",
     "load_digits", "digits_binary", "admissions", "xor", "moons", "circles", "blobs", "spirals",
     "regression",

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..data import check_Xy
-from ..errors import ShapeError
+from ..errors import DataError, ShapeError
 from ..validate import check_number
 from ..nn import Module, Parameter
 from ..random import get_rng
@@ -62,6 +62,9 @@ class Perceptron(Module):
         predicted 1, w ← w − αx, b ← b − α. Stops early when no point is misclassified.
 
         ``errors_`` records the number of updates made in each epoch.
+
+        Raises:
+            DataError: labels other than 0 and 1 (the step function's outputs).
         """
         lr = check_number(lr, "lr", "Perceptron.fit", low=0, low_open=True)
         epochs = check_number(epochs, "epochs", "Perceptron.fit", low=1, integer=True)
@@ -70,7 +73,13 @@ class Perceptron(Module):
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ShapeError(f"Perceptron.fit: expected X of shape (n, {self.n_features}); "
                              f"got {X.shape}")
-        y = y.reshape(-1).astype(np.int64)
+        y = y.reshape(-1)
+        labels = np.unique(y)
+        if not np.isin(labels, (0, 1)).all():
+            raise DataError(f"Perceptron.fit: y must hold the labels 0 and 1; got "
+                            f"{labels[:5].tolist()}{' ...' if len(labels) > 5 else ''} "
+                            "(map -1 to 0, e.g. (y > 0).astype(int))")
+        y = y.astype(np.int64)
         g = get_rng(rng)
         w, b = self.weight.data, self.bias.data
         self.errors_ = []

@@ -8,7 +8,7 @@
 [(4, 2), (4,), (1, 4), (1,)]
 """
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import (
     ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
     Softplus, Tanh, get_activation,
@@ -31,7 +31,7 @@ from .pooling import AvgPool3d, MaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "functional", "init",
+    "functional", "init", "utils",
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "LoadResult",
     "Linear", "Flatten", "Dropout", "Identity",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",

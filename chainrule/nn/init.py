@@ -11,7 +11,8 @@ All-equal weights are a trap the notes point out: if every weight of a layer sta
 same value, every hidden unit computes the same function and receives the same gradient, so
 the units never become different (symmetry). :func:`zeros_` and :func:`constant_` therefore
 warn with :class:`SymmetryWarning` when asked to fill a whole weight matrix (two or more
-dimensions); biases (one dimension) may start at zero safely.
+dimensions) of two or more units (rows); biases (one dimension) and a one-unit layer may start
+at zero safely.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 def _warn_symmetric(tensor: Any, where: str) -> None:
     a = _array(tensor)
-    if a.ndim >= 2 and a.size > 1:
+    # NOTE: rows are units (PyTorch's (out, in, ...) layout); one unit (a logistic-regression
+    # output, shape (1, k)) has no twin to stay equal to, so it may start at zero
+    if a.ndim >= 2 and a.shape[0] > 1:
         warnings.warn(
             f"{where} fills a whole weight matrix of shape {tuple(a.shape)} with one value: "
             "every unit then computes the same function and gets the same gradient, so the "

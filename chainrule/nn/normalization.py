@@ -81,7 +81,9 @@ class _BatchNorm(Module):
         """running = (1 − m)·running + m·batch, with the unbiased variance (as PyTorch); a
         cumulative average when momentum is None."""
         with no_grad():
-            self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            # NOTE: in place: ``data + 1`` on a 0-d array is a NumPy scalar, not an array,
+            # which state_dict/load_state_dict could not write back into
+            self.num_batches_tracked.data += 1
             m = self.momentum if self.momentum is not None \
                 else 1.0 / float(self.num_batches_tracked.data)
             rm, rv = self.running_mean.data, self.running_var.data

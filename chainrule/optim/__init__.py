@@ -20,10 +20,13 @@ array([0.25], dtype=float32)
 """
 
 from . import lr_scheduler, transforms
-from ._clip import clip_grad_norm_, clip_grad_value_
+from ..nn.utils import clip_grad_norm_, clip_grad_value_
 from ._first_order import SGD, Adagrad, Adam, AdamW, RMSprop
 from ._lbfgs import LBFGS
-from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, ReduceLROnPlateau, StepLR
+from .lr_scheduler import (
+    CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, LRScheduler, MultiStepLR, OneCycleLR,
+    ReduceLROnPlateau, SequentialLR, StepLR,
+)
 from .optimizer import Optimizer
 
 __all__ = [
@@ -31,4 +34,5 @@ __all__ = [
     "clip_grad_norm_", "clip_grad_value_",
     "lr_scheduler", "transforms",
     "LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+    "LambdaLR", "MultiStepLR", "LinearLR", "OneCycleLR", "SequentialLR",
 ]

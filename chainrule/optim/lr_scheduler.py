@@ -23,6 +23,7 @@ the epoch's monitored metric (:class:`ReduceLROnPlateau`), False when it takes n
 from __future__ import annotations
 
 import abc
+import bisect
 import math
 from typing import Any
 
@@ -79,6 +80,16 @@ class LRScheduler(abc.ABC):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
+    def _restart(self) -> None:
+        """Jump to epoch 0 with the closed form (what PyTorch's ``step(0)`` does inside
+        SequentialLR): the schedule starts again from the base rates."""
+        self._step_count += 1
+        self.last_epoch = 0
+        lrs = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
     def get_last_lr(self) -> list[float]:
         """The learning rates set by the last :meth:`step` (one per parameter group)."""
         return list(self._last_lr)
@@ -130,6 +141,9 @@ class StepLR(LRScheduler):
             return self._current()
         return [lr * self.gamma for lr in self._current()]
 
+    def _closed_form(self) -> list[float]:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` every epoch: ``η_e = η₀ · gammaᵉ``.
@@ -158,6 +172,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._current()
         return [lr * self.gamma for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -199,6 +216,275 @@ class CosineAnnealingLR(LRScheduler):
                     for lr, base in zip(self._current(), self.base_lrs)]
         return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
                 for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        e, T, lo = self.last_epoch, self.T_max, self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * e / T)) / 2 for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """``η_e = η₀ · lr_lambda(e)``: any schedule as a function of the epoch.
+
+    Args:
+        optimizer: the optimizer.
+        lr_lambda: a function of the epoch, or one per parameter group.
+        last_epoch: -1 to start.
+
+    Raises:
+        ConfigError: a list of functions that does not match the parameter groups.
+
+    The functions are not part of :meth:`state_dict` (as in PyTorch): give the same ones when
+    resuming.
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = LambdaLR(opt, lambda e: 1 / (e + 1))
+    >>> sched.step(); sched.step(); sched.get_last_lr()
+    [0.3333333333333333]
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+        n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if len(fns) != n or not all(callable(f) for f in fns):
+            raise ConfigError(f"Invalid lr_lambda: {lr_lambda!r} (expected a function or one per "
+                              f"parameter group, {n}) in {type(self).__name__}")
+        self.lr_lambdas = fns
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        return [base * f(self.last_epoch) for f, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the learning rate by ``gamma`` at each milestone epoch:
+    ``η_e = η₀ · gamma^(milestones passed)``.
+
+    Args:
+        optimizer: the optimizer.
+        milestones: epochs at which to decay (a milestone given twice decays twice).
+        gamma: the factor (> 0).
+        last_epoch: -1 to start.
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> [sched.step() or sched.get_last_lr()[0] for _ in range(4)]
+    [0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones: Any, gamma: float = 0.1,
+                 last_epoch: int = -1) -> None:
+        w = "MultiStepLR"
+        self.milestones = sorted(check_number(m, "milestones", w, low=0, integer=True)
+                                 for m in milestones)
+        self.gamma = check_number(gamma, "gamma", w, low=0, low_open=True)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        k = self.milestones.count(self.last_epoch)
+        return [lr * self.gamma ** k for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        k = bisect.bisect_right(self.milestones, self.last_epoch)
+        return [base * self.gamma ** k for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rate linearly from ``start_factor·η₀`` to ``end_factor·η₀`` over
+    ``total_iters`` epochs, then keep it (a warm-up with the defaults):
+    ``η_e = η₀ (s + (f − s) · min(e, T) / T)``.
+
+    Args:
+        optimizer: the optimizer.
+        start_factor: s, in (0, 1].
+        end_factor: f, in [0, 1].
+        total_iters: T, epochs to get there.
+        last_epoch: -1 to start.
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> lrs = [sched.get_last_lr()[0]] + [sched.step() or sched.get_last_lr()[0] for _ in range(4)]
+    >>> [round(lr, 4) for lr in lrs]
+    [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
+        w = "LinearLR"
+        self.start_factor = check_number(start_factor, "start_factor", w, low=0, high=1, low_open=True)
+        self.end_factor = check_number(end_factor, "end_factor", w, low=0, high=1)
+        self.total_iters = check_number(total_iters, "total_iters", w, low=1, integer=True)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        e, s, f, T = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if e == 0:
+            return [lr * s for lr in self._current()]
+        if e > T:
+            return self._current()
+        return [lr * (1.0 + (f - s) / (T * s + (e - 1) * (f - s))) for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        e, s, f, T = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        return [base * (s + (f - s) * min(T, e) / T) for base in self.base_lrs]
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin 2018), stepped once per batch: the learning rate rises
+    from ``max_lr/div_factor`` to ``max_lr`` over the first ``pct_start`` of the steps, then
+    anneals to ``max_lr/(div_factor·final_div_factor)``; momentum (or Adam's β₁) moves the
+    other way between ``max_momentum`` and ``base_momentum``. As PyTorch's, argument for
+    argument; give ``total_steps`` or ``epochs`` and ``steps_per_epoch``.
+
+    Raises:
+        ConfigError: invalid arguments, or ``cycle_momentum`` with an optimizer that has
+            neither momentum nor betas; (in :meth:`step`) stepping past ``total_steps``.
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
+                 epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float = 0.85, max_momentum: float = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1) -> None:
+        w = "OneCycleLR"
+        if not isinstance(optimizer, Optimizer):
+            raise ConfigError(f"{w}: expected a chainrule.optim Optimizer; got {type(optimizer).__name__}")
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ConfigError(f"{w}: give total_steps, or epochs and steps_per_epoch")
+            total_steps = check_number(epochs, "epochs", w, low=1, integer=True) * \
+                check_number(steps_per_epoch, "steps_per_epoch", w, low=1, integer=True)
+        self.total_steps = check_number(total_steps, "total_steps", w, low=1, integer=True)
+        pct = check_number(pct_start, "pct_start", w, low=0, high=1)
+        self.anneal_strategy = check_choice(anneal_strategy, "anneal_strategy", w, ("cos", "linear"))
+        self.cycle_momentum = bool(cycle_momentum)
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        if len(max_lrs) != len(groups):
+            raise ConfigError(f"Invalid max_lr: {len(max_lrs)} values (expected one per parameter "
+                              f"group, {len(groups)}) in {w}")
+        n = float(pct * self.total_steps)
+        self._schedule_phases = [[n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                                 [self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"]]
+        if three_phase:
+            self._schedule_phases = [
+                [n - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
+                [2 * n - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"],
+                [self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"]]
+        if last_epoch == -1:
+            for group, top in zip(groups, max_lrs):
+                top = check_number(top, "max_lr", w, low=0, low_open=True)
+                group["initial_lr"] = top / check_number(div_factor, "div_factor", w, low=0, low_open=True)
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / check_number(
+                    final_div_factor, "final_div_factor", w, low=0, low_open=True)
+        if self.cycle_momentum:
+            self.use_beta1 = "betas" in groups[0]
+            if not self.use_beta1 and "momentum" not in groups[0]:
+                raise ConfigError(f"{w}: cycle_momentum needs an optimizer with momentum or betas; "
+                                  f"{type(optimizer).__name__} has neither (pass cycle_momentum=False)")
+            for group in groups:
+                if last_epoch == -1:
+                    self._set_momentum(group, max_momentum)
+                group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group: dict[str, Any], m: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ConfigError(f"OneCycleLR: stepped {step} times, past total_steps="
+                              f"{self.total_steps}; step it once per batch for that many batches")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._schedule_phases):
+                if step <= end or i == len(self._schedule_phases) - 1:
+                    pct = (step - start) / (end - start)
+                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                    break
+                start = end
+        return lrs
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the ``milestones`` epochs (each
+    scheduler starts again from the base rate): a warm-up then a decay, as PyTorch's.
+
+    >>> import chainrule as cr
+    >>> from chainrule.optim import SGD
+    >>> opt = SGD([cr.Tensor([1.0], requires_grad=True)], lr=1.0)
+    >>> warm = LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = ExponentialLR(opt, gamma=0.5)
+    >>> sched = SequentialLR(opt, [warm, decay], milestones=[2])
+    >>> [sched.get_last_lr()[0]] + [sched.step() or sched.get_last_lr()[0] for _ in range(4)]
+    [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers: list[LRScheduler], milestones: list[int],
+                 last_epoch: int = -1) -> None:
+        w = "SequentialLR"
+        schedulers, milestones = list(schedulers), [int(m) for m in milestones]
+        if not schedulers or any(getattr(s, "optimizer", None) is not optimizer for s in schedulers):
+            raise ConfigError(f"{w}: expected one or more schedulers, all of this optimizer")
+        if any(isinstance(s, ReduceLROnPlateau) for s in schedulers):
+            raise ConfigError(f"{w}: ReduceLROnPlateau steps on a metric; it cannot be sequenced")
+        if len(milestones) != len(schedulers) - 1:
+            raise ConfigError(f"Invalid milestones: {milestones} (expected {len(schedulers) - 1}, "
+                              f"one fewer than the schedulers) in {w}")
+        self.optimizer, self._schedulers, self._milestones = optimizer, schedulers, milestones
+        self.last_epoch = last_epoch + 1
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for s in schedulers:  # undo the step each took when it was made
+            s.last_epoch -= 1
+        schedulers[0]._step_count, schedulers[0]._is_initial = 0, True
+        schedulers[0].step()
+        schedulers[0]._is_initial = False
+        self._last_lr = schedulers[0].get_last_lr()
+
+    def get_lr(self) -> list[float]:
+        return self._current()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            self._schedulers[i]._restart()
+        else:
+            self._schedulers[i].step()
+        self._last_lr = self._schedulers[i].get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_epoch": self.last_epoch, "_milestones": list(self._milestones),
+                "_last_lr": list(self._last_lr),
+                "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        for s, sd in zip(self._schedulers, state.pop("_schedulers", [])):
+            s.load_state_dict(sd)
+        super().load_state_dict(state)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -306,4 +592,5 @@ class ReduceLROnPlateau(LRScheduler):
             else a > best + self.threshold
 
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+           "LambdaLR", "MultiStepLR", "LinearLR", "OneCycleLR", "SequentialLR"]

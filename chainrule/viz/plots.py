@@ -39,10 +39,38 @@ def plot_history(histories: Any, path: str | Path, keys: tuple[str, ...] = ("los
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, h in histories.items():
         for key in keys:
-            values = h[key]
+            values = h[key] if key in h else []
             if values:
                 ax.plot(h["epoch"], values, label=f"{name} {key}".strip())
     ax.set_xlabel("epoch")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_lr_find(result: Any, path: str | Path,
+                 title: str = "learning-rate range test") -> Path:
+    """Loss against learning rate (log scale) from :func:`chainrule.train.lr_find`: each
+    step's loss, their moving average, and the suggested rate (steepest fall) marked.
+
+    Returns:
+        The path written.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(result.lrs, result.losses, alpha=0.3, label="loss per step")
+    ax.plot(result.lrs, result.smoothed, label="smoothed")
+    if result.suggestion is not None:
+        ax.axvline(result.suggestion, color="tab:red", linestyle="--",
+                   label=f"steepest fall: lr {result.suggestion:.2g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    finite = [v for v in result.smoothed if np.isfinite(v)]
+    if finite:  # the diverging tail would squash the interesting part
+        lo, hi = min(finite), min(max(finite), 4 * min(finite) + 1e-12)
+        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12))
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

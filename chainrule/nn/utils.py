@@ -1,5 +1,7 @@
-"""Gradient clipping, in place on ``.grad``, as ``torch.nn.utils.clip_grad_norm_`` /
-``clip_grad_value_``.
+"""``torch.nn.utils``'s helpers: gradient clipping in place on ``.grad``
+(:func:`clip_grad_norm_`, :func:`clip_grad_value_`, also exported by :mod:`chainrule.optim`) and
+the flattening of parameters into one vector and back (:func:`parameters_to_vector`,
+:func:`vector_to_parameters`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import array_module
-from ..errors import AnomalyError, ConfigError
+from ..errors import AnomalyError, ConfigError, ShapeError
 from ..tensor import Tensor
 from ..validate import check_number
 
@@ -94,3 +96,49 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = check_number(float(clip_value), "clip_value", "clip_grad_value_", low=0)
     for g in _grads(parameters, "clip_grad_value_"):
         array_module(g).clip(g, -clip_value, clip_value, out=g)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """The parameters' values flattened and concatenated, in order, into one new 1-D Tensor
+    (a copy that records no graph; PyTorch's is differentiable).
+
+    >>> import chainrule as cr
+    >>> parameters_to_vector([cr.Tensor([[1.0, 2.0]]), cr.Tensor([3.0])]).data.tolist()
+    [1.0, 2.0, 3.0]
+    """
+    params = list(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise ConfigError(f"parameters_to_vector: parameter {i} is a {type(p).__name__}; "
+                              "expected a Tensor")
+    if not params:
+        raise ConfigError("parameters_to_vector: no parameters given")
+    xp = array_module(params[0].data)
+    return Tensor._make(xp.concatenate([p.data.reshape(-1) for p in params]))
+
+
+def vector_to_parameters(vec: Any, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place (the inverse of
+    :func:`parameters_to_vector`).
+
+    Raises:
+        ShapeError: ``vec`` is not 1-D or its length is not the parameters' total size.
+
+    >>> import chainrule as cr
+    >>> w, b = cr.Tensor([[0.0, 0.0]]), cr.Tensor([0.0])
+    >>> vector_to_parameters(cr.Tensor([1.0, 2.0, 3.0]), [w, b]); w.data.tolist(), b.data.tolist()
+    ([[1.0, 2.0]], [3.0])
+    """
+    params = list(parameters)
+    v = vec.data if isinstance(vec, Tensor) else vec
+    total = sum(p.size for p in params)
+    if getattr(v, "ndim", 0) != 1 or v.shape[0] != total:
+        raise ShapeError(f"vector_to_parameters: expected a 1-D vector of {total} values (the "
+                         f"parameters' total size); got shape {getattr(v, 'shape', None)}")
+    start = 0
+    for p in params:
+        p.data[...] = v[start:start + p.size].reshape(p.shape)
+        start += p.size
+
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
