@@ -216,6 +216,7 @@ def _arrays(entries: dict, data: bytearray) -> dict[str, np.ndarray]:
 # --- chainrule files ------------------------------------------------------------------------
 
 _MARKERS = {"json", "sha256", "version"}
+_DIGEST = re.compile(rb'"sha256"\s*:\s*"([0-9a-f]{64})"')  # other strings are escaped: no match
 
 
 def _legacy_digest(arrays: dict[str, np.ndarray]) -> str:
@@ -265,10 +266,10 @@ def _read(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any] | None, dict
         arrays = _arrays(entries, data)
         ok = hmac.compare_digest(_legacy_digest(arrays), digest)
     else:
-        marker = f'"sha256":"{digest}"'.encode()
-        if not re.fullmatch(r"[0-9a-f]{64}", digest) or head.count(marker) != 1:
+        found = [m.start(1) for m in _DIGEST.finditer(head)]
+        if not re.fullmatch(r"[0-9a-f]{64}", digest) or len(found) != 1:
             raise FileFormatError(f"{bad} its sha256 field is damaged")
-        at = head.index(marker) + 10
+        at = found[0]
         h = hashlib.sha256(memoryview(head)[:at])
         h.update(_ZEROS)
         h.update(memoryview(head)[at + 64:])
@@ -697,16 +698,23 @@ def _all_or_nothing(path: Any, model: Any, *stateful: Any) -> Iterator[None]:
     changes nothing. Errors that are not chainrule's become a FileFormatError naming ``path``."""
     from .random import get_state, set_state
     saved = [(obj, obj.state_dict()) for obj in (model, *stateful) if obj is not None]
+    # an optimizer's load merges hyperparameters into its groups: restore the dicts themselves
+    groups = [(g, dict(g)) for obj in stateful for g in getattr(obj, "param_groups", ())]
     rngs, module_rngs = get_state(), _module_rngs(model, None)
     try:
         yield
     except BaseException as exc:
         for obj, state in saved:
             obj.load_state_dict(state)
+        for group, items in groups:
+            group.clear()
+            group.update(items)
         set_state(rngs)
         _module_rngs(model, module_rngs)
-        if isinstance(exc, ChainruleError) or not isinstance(exc, Exception):
+        if not isinstance(exc, Exception) or isinstance(exc, ChainruleError) and str(path) in str(exc):
             raise
+        if isinstance(exc, (StateError, ConfigError)):  # the file does not fit this optimizer
+            raise type(exc)(f"{path}: {exc}") from exc
         raise FileFormatError(f"{path}: its contents are damaged ({type(exc).__name__}: "
                               f"{exc})") from exc
 
