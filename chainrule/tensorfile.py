@@ -146,7 +146,8 @@ def _entries(header: Any, data_len: int, path: Any) -> dict[str, tuple[np.dtype,
             raise FileFormatError(f"{bad} tensor {name!r} has dtype {code!r}; NumPy reads "
                                   f"{', '.join(_DTYPES)} (bfloat16 and float8 have no NumPy type)")
         if not isinstance(shape, list) or len(shape) > 32 or \
-                any(type(d) is not int or not 0 <= d <= MAX_DIM for d in shape):
+                any(type(d) is not int or not 0 <= d <= MAX_DIM for d in shape) or \
+                math.prod(d for d in shape if d) > MAX_DIM:  # NumPy refuses even when empty
             raise FileFormatError(f"{bad} tensor {name!r} has shape {shape!r}")
         if not isinstance(span, list) or len(span) != 2 or \
                 any(type(d) is not int or not 0 <= d <= data_len for d in span):

@@ -122,6 +122,8 @@ MALFORMED = {
     "shape huge": lambda b: edit_header(b, edit_tensor("model/layers.0.bias", shape=[2**70])),
     "shape zero-size huge": lambda b: edit_header(b, edit_tensor("model/layers.0.bias",
                                                                 shape=[0, 2**62])),
+    "shape empty but vast": lambda b: edit_header(b, edit_tensor("model/layers.0.bias",
+                                                                shape=[0, 2**40, 2**40])),
     "shape negative": lambda b: edit_header(b, edit_tensor("model/layers.0.bias", shape=[-8])),
     "shape floats": lambda b: edit_header(b, edit_tensor("model/layers.0.bias", shape=[8.0])),
     "offsets overlap": lambda b: edit_header(b, edit_tensor("model/layers.0.bias",

@@ -92,7 +92,8 @@ def duplicate_key(r: random.Random, b: bytes) -> bytes:
 
 def huge_shape(r: random.Random, b: bytes) -> bytes:
     m = r.choice(list(re.finditer(rb'"shape":\[[\d,]*\]', b[:_head(b)])))
-    shape = r.choice([b"[4,20000,20000]", b"[1099511627776]", b"[0,140737488355328]", b"[3,-1]"])
+    shape = r.choice([b"[4,20000,20000]", b"[1099511627776]", b"[0,140737488355328]", b"[3,-1]",
+                           b"[0,1099511627776,1099511627776]"])
     return b[:m.start()] + b'"shape":' + shape + b[m.end():]
 
 
