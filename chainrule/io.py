@@ -254,6 +254,9 @@ def _fill(model: Any, tensors: dict[str, np.ndarray], path: Any, rebuilt: bool =
     """Load ``tensors`` into ``model`` all or nothing, after checking each array's kind of
     dtype against its parameter's (an integer, boolean or complex array never becomes float
     weights); float widths convert, as in PyTorch."""
+    if not isinstance(model, Module):
+        raise ConfigError(f"load {path}: model must be a chainrule Module to fill; got "
+                          f"{type(model).__name__}")
     own = dict(model.named_parameters()) | dict(model.named_buffers())
     group = {"f": "f", "i": "i", "u": "i", "b": "b", "c": "c"}
     wrong = [f"{k} (expected {t.data.dtype}, got {tensors[k].dtype})" for k, t in own.items()
