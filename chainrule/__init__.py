@@ -16,8 +16,8 @@ from .creation import (
 from .derivatives import hessian, hvp, jacobian
 from .errors import (
     AnomalyError, AxisError, BackendMismatch, BackendUnavailable, ChainruleError, ConfigError,
-    DataError, DatasetNotFound, DTypeError, FileFormatError, GraphError, MissingDependency, ShapeError,
-    StateError,
+    DataError, DatasetNotFound, DTypeError, FileAccessError, FileFormatError, GraphError,
+    MissingDependency, ShapeError, StateError,
 )
 from .forward import Dual, jvp
 from .functional import (
@@ -44,7 +44,8 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "one_hot", "concatenate", "stack", "where",
     "maximum", "minimum",
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
-    "DataError", "ConfigError", "StateError", "FileFormatError", "BackendMismatch", "BackendUnavailable",
+    "DataError", "ConfigError", "StateError", "FileFormatError", "FileAccessError", "BackendMismatch",
+    "BackendUnavailable",
     "MissingDependency", "DatasetNotFound", "data", "nn", "optim",
     "io", "metrics", "models", "onnx", "train", "viz", "save", "load",
 ]

@@ -52,6 +52,22 @@ class FileFormatError(ChainruleError, ValueError):
     """A model or checkpoint file that is corrupt, truncated, tampered or of another format."""
 
 
+class FileAccessError(ChainruleError, OSError):
+    """A file or folder the operating system refused (permission, a file where a folder
+    should be, a name too long, a full disk). It names the user's path, never a temporary
+    file, and keeps ``errno``, ``strerror`` and ``filename`` so ``except OSError`` code works.
+
+    >>> str(FileAccessError(13, "cannot write it (permission denied)", "/m.safetensors"))
+    '/m.safetensors: cannot write it (permission denied)'
+    """
+
+    def __init__(self, errno: int | None, reason: str, path: str) -> None:
+        super().__init__(errno, reason, path)
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
 class BackendUnavailable(ChainruleError, ImportError):
     """An array backend (CuPy) that is not installed, or a device array given to a part of
     chainrule that runs on NumPy only (data sets, gradient checks)."""

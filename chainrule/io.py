@@ -2,115 +2,72 @@
 
 A model file is one ``.safetensors`` file: the tensors of ``state_dict()`` plus, in its JSON
 metadata, the architecture (class names and constructor arguments of chainrule modules, looked
-up in an allow-list, so loading a stranger's file never runs code) and a SHA-256 of every
-tensor's bytes, so truncated, flipped or tampered files fail loudly instead of loading a
-silently wrong model. A checkpoint adds the optimizer state and the random generator's state,
-so training resumes bit-identically; :class:`Checkpoint` writes one during :func:`~chainrule.train.fit`.
+up in an allow-list, so loading a stranger's file never runs code). A checkpoint adds the
+optimizer state and the random generators' states, so training resumes bit-identically;
+:class:`Checkpoint` writes one during :func:`~chainrule.train.fit`. A state dict (name ->
+array) saves and loads as it is, and a plain safetensors file (one PyTorch wrote, say) fills a
+model given to :func:`load`.
+
+The bytes, their SHA-256 over the whole file and the strict reading are
+:mod:`chainrule.tensorfile`'s. Here, before a model is built from a file, its architecture's
+parameter count (:data:`SIZE_RULES`) must match the stored tensors, so a 900-byte file cannot
+ask for gigabytes; weights load only into parameters of the same kind of dtype; and a load
+that fails changes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import contextlib
+import inspect
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .atomic import atomic_write
-from .errors import ChainruleError, ConfigError, FileFormatError
-from .optional import require
+from .errors import ChainruleError, ConfigError, FileAccessError, FileFormatError, StateError
+from .nn import Module
+from .tensor import Tensor
+from .tensorfile import MAX_DIM, VERSION, load_arrays, read, save_arrays
 from .train import Callback, TrainState, mode_for
 from .validate import check_bool, check_number
 
-FORMAT = "chainrule"
-VERSION = 1
+__all__ = ["save", "load", "load_model", "save_checkpoint", "load_checkpoint", "Checkpoint",
+           "save_arrays", "load_arrays", "architecture", "build", "state_size", "SIZE_RULES",
+           "atomic_write"]
 
 
-def _safetensors() -> Any:
-    return require("safetensors.numpy", "files", "model files and checkpoints")
-
-
-def _digest(arrays: dict[str, np.ndarray]) -> str:
-    h = hashlib.sha256()
-    for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
-        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
-def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write ``arrays`` and JSON-able ``meta`` to a safetensors file, atomically."""
-    stn = _safetensors()
-    # NOTE: asarray(order="C"), not ascontiguousarray, which turns a 0-d array (BatchNorm's
-    # num_batches_tracked) into shape (1,)
-    arrays = {k: np.asarray(v, order="C") for k, v in arrays.items()}
-    header = {"format": FORMAT, "json": json.dumps(meta), "sha256": _digest(arrays)}
-    blob = stn.save(arrays, metadata=header)
-    with atomic_write(path, "wb") as f:
-        f.write(blob)
-
-
-def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read and verify a file written by :func:`save_arrays`.
-
-    Raises:
-        FileFormatError: not a chainrule safetensors file, truncated, or its tensors do not
-            match the recorded checksum.
-    """
-    stn = _safetensors()
-    path = Path(path)
+@contextlib.contextmanager
+def _interpreting(path: Any, what: str) -> Iterator[None]:
+    """Turn any error met while interpreting a verified file's contents into a
+    FileFormatError naming the file (its contents are data, not trusted code)."""
     try:
-        blob = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise FileFormatError(f"no such file: {path}") from exc
-    except IsADirectoryError as exc:
-        raise FileFormatError(f"{path} is a directory; expected a .safetensors file") from exc
-    what = f"{path} is not a readable chainrule model file"
-    if len(blob) < 8:
-        raise FileFormatError(f"{what}: only {len(blob)} bytes (truncated or empty)")
-    n = int.from_bytes(blob[:8], "little")
-    if n <= 0 or 8 + n > len(blob):
-        raise FileFormatError(f"{what}: its header claims {n} bytes but the file has {len(blob)} "
-                              "(truncated, or another format)")
-    try:
-        header = json.loads(blob[8:8 + n]).get("__metadata__") or {}
-        arrays = stn.load(blob)
-    except Exception as exc:  # the parser's own errors vary by version; say what happened
-        raise FileFormatError(f"{what}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise FileFormatError(f"{what}: a safetensors file without chainrule metadata")
-    if _digest(arrays) != header.get("sha256"):
-        raise FileFormatError(f"{path}: tensor data does not match its checksum (corrupted or "
-                              "modified after saving)")
-    try:
-        meta = json.loads(header["json"])
-    except (KeyError, ValueError) as exc:
-        raise FileFormatError(f"{what}: its JSON metadata is damaged") from exc
-    return arrays, meta
+        yield
+    except (FileFormatError, FileAccessError):
+        raise
+    except Exception as exc:  # the file is untrusted input: any failure is its damage
+        raise FileFormatError(f"{path}: {what} ({type(exc).__name__}: {exc})") from exc
 
 
 # --- architectures --------------------------------------------------------------------------
 
 def _registry() -> dict[str, type]:
-    """Every Module class that chainrule itself defines, by name (the allow-list)."""
+    """Every public Module class that chainrule itself defines, by name (the allow-list)."""
     from . import models, nn  # noqa: F401 - importing registers the classes
-    from .nn import Module
     out: dict[str, type] = {}
     stack = [Module]
     while stack:
         cls = stack.pop()
-        if cls.__module__.startswith("chainrule."):
+        if cls.__module__.startswith("chainrule.") and not cls.__name__.startswith("_"):
             out[cls.__name__] = cls
         stack.extend(cls.__subclasses__())
     return out
 
 
 def _jsonable(value: Any, where: str) -> Any:
-    from .nn import Module
     if isinstance(value, Module):
         return {"__module__": architecture(value)}
     if isinstance(value, (list, tuple)):
@@ -142,6 +99,20 @@ def architecture(module: Any) -> dict[str, Any]:
     return {"class": name, "args": _jsonable(list(args), name), "kwargs": _jsonable(kwargs, name)}
 
 
+def _described(arch: Any) -> tuple[type, list, dict]:
+    """The class, args and kwargs of a module description, checked."""
+    if not isinstance(arch, dict) or "class" not in arch or not set(arch) <= {"class", "args", "kwargs"}:
+        raise FileFormatError(f"a module is described by {{class, args, kwargs}}; got {arch!r:.80}")
+    reg = _registry()
+    name, args, kwargs = arch["class"], arch.get("args", []), arch.get("kwargs", {})
+    if not isinstance(name, str) or name not in reg:
+        raise FileFormatError(f"unknown module class {name!r} in the file; chainrule builds only "
+                              "its own classes (pass model=... to load for your own)")
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise FileFormatError(f"{name}'s args must be a list and its kwargs an object")
+    return reg[name], args, kwargs
+
+
 def _unjson(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"__module__"}:
         return build(value["__module__"])
@@ -154,18 +125,186 @@ def _unjson(value: Any) -> Any:
 
 def build(arch: dict[str, Any]) -> Any:
     """A fresh module from :func:`architecture`'s description (chainrule classes only)."""
-    reg = _registry()
-    name = arch.get("class") if isinstance(arch, dict) else None
-    if name not in reg:
-        raise FileFormatError(f"unknown module class {name!r} in the file; chainrule builds only "
-                              "its own classes (pass model=... to load for your own)")
-    return reg[name](*_unjson(arch.get("args", [])), **_unjson(arch.get("kwargs", {})))
+    cls, args, kwargs = _described(arch)
+    return cls(*_unjson(args), **_unjson(kwargs))
+
+
+def _dim(v: Any, low: int = 0) -> int:
+    if type(v) is not int or not low <= v <= MAX_DIM:
+        raise FileFormatError(f"expected a size of at least {low}; got {v!r}")
+    return v
+
+
+def _flag(v: Any) -> int:
+    if v not in (True, False):
+        raise FileFormatError(f"expected true or false; got {v!r}")
+    return int(bool(v))
+
+
+def _dims(v: Any, n: int) -> list[int]:
+    return [_dim(v)] * n if type(v) is int else [_dim(d) for d in v] if isinstance(v, list) else [_dim(v)]
+
+
+def _conv(a: dict[str, Any], n: int) -> int:
+    out, groups = _dim(a["out_channels"]), _dim(a["groups"], 1)
+    return out * (_dim(a["in_channels"]) // groups) * math.prod(_dims(a["kernel_size"], n)) \
+        + out * _flag(a["bias"])
+
+
+def _conv_transpose(a: dict[str, Any], n: int) -> int:
+    inp, groups = _dim(a["in_channels"]), _dim(a["groups"], 1)
+    return inp * (_dim(a["out_channels"]) // groups) * math.prod(_dims(a["kernel_size"], n)) \
+        + _dim(a["out_channels"]) * _flag(a["bias"])
+
+
+def _attention(a: dict[str, Any]) -> int:
+    e, b = _dim(a["embed_dim"]), _flag(a["bias"])
+    kd = e if a["kdim"] is None else _dim(a["kdim"])
+    vd = e if a["vdim"] is None else _dim(a["vdim"])
+    return e * (e + kd + vd) + 3 * e * b + e * e + e * b  # q, k, v and out projections
+
+
+def _encoder_layer(a: dict[str, Any]) -> int:
+    d, ff, b = _dim(a["d_model"]), _dim(a["dim_feedforward"]), _flag(a["bias"])
+    attention = 4 * d * d + 4 * d * b
+    return attention + 2 * d * ff + (ff + d) * b + 2 * (d + d * b)  # two linears, two norms
+
+
+def _rnn(a: dict[str, Any], gates: int) -> int:
+    i, h, layers = _dim(a["input_size"]), _dim(a["hidden_size"]), _dim(a["num_layers"], 1)
+    return gates * h * (i + (layers - 1) * h + layers * (h + 2 * _flag(a["bias"])))
+
+
+def _norm(a: dict[str, Any]) -> int:
+    affine = _flag(a["elementwise_affine"])
+    return math.prod(_dims(a["normalized_shape"], 1)) * (affine + affine * _flag(a["bias"]))
+
+
+def _mlp(a: dict[str, Any]) -> int:
+    s = _dims(a["sizes"], 1)
+    return sum(m * n + n for m, n in zip(s, s[1:]))
+
+
+#: The number of values (parameters and buffers) each class holds, from its constructor's
+#: arguments alone: checked against the file before anything is built. A class in neither
+#: table is built only if none of its integer arguments exceeds the values stored.
+SIZE_RULES = {
+    "Linear": lambda a: _dim(a["in_features"]) * _dim(a["out_features"])
+    + _flag(a["bias"]) * _dim(a["out_features"]),
+    "Conv1d": lambda a: _conv(a, 1), "Conv2d": lambda a: _conv(a, 2),
+    "Conv3d": lambda a: _conv(a, 3), "ConvTranspose1d": lambda a: _conv_transpose(a, 1),
+    "ConvTranspose2d": lambda a: _conv_transpose(a, 2),
+    "ConvTranspose3d": lambda a: _conv_transpose(a, 3),
+    "MultiheadAttention": _attention, "TransformerEncoderLayer": _encoder_layer,
+    "Embedding": lambda a: _dim(a["num_embeddings"]) * _dim(a["embedding_dim"]),
+    "BatchNorm1d": lambda a: _dim(a["num_features"]) * 2 * _flag(a["affine"])
+    + (2 * _dim(a["num_features"]) + 1) * _flag(a["track_running_stats"]),
+    "LayerNorm": _norm, "MLP": _mlp,
+    "RNN": lambda a: _rnn(a, 1), "RNNBase": lambda a: _rnn(a, 1),
+    "GRU": lambda a: _rnn(a, 3), "LSTM": lambda a: _rnn(a, 4),
+    "LogisticRegression": lambda a: _dim(a["n_features"]) + 1,
+    "Perceptron": lambda a: _dim(a["n_features"]) + 1,
+}
+SIZE_RULES["BatchNorm2d"] = SIZE_RULES["BatchNorm1d"]
+PARAMETER_FREE = frozenset(
+    "AdaptiveAvgPool1d AdaptiveAvgPool2d AvgPool1d AvgPool2d MaxPool1d MaxPool2d BCELoss "
+    "BCEWithLogitsLoss CrossEntropyLoss MSELoss NLLLoss Dropout ELU GELU Identity LeakyReLU "
+    "LogSoftmax ReLU Sigmoid Softmax Softplus Tanh Flatten Sequential ModuleList Module "
+    "AvgPool3d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Upsample UpsamplingBilinear2d "
+    "UpsamplingNearest2d".split())
+
+
+def _walk(value: Any, modules: list, ints: list) -> None:
+    """Collect the module descriptions and the integers inside constructor arguments."""
+    if isinstance(value, dict) and set(value) == {"__module__"}:
+        modules.append(value["__module__"])
+    elif isinstance(value, (list, tuple, dict)):
+        for v in value.values() if isinstance(value, dict) else value:
+            _walk(v, modules, ints)
+    elif type(value) is int:
+        ints.append(value)
+
+
+def state_size(arch: Any, stored: int) -> int | None:
+    """The number of values a module described by ``arch`` would hold, computed without
+    building it (None where a class has no rule); ``stored`` bounds the integer arguments of
+    classes without one.
+
+    >>> state_size({"class": "MLP", "args": [[4, 20000, 20000, 3]], "kwargs": {}}, 67)
+    400180003
+    """
+    cls, args, kwargs = _described(arch)
+    try:
+        bound = inspect.signature(cls).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise FileFormatError(f"{cls.__name__}: {exc}") from exc
+    bound.apply_defaults()
+    modules: list = []
+    ints: list = []  # a seed is no size
+    _walk([v for k, v in bound.arguments.items() if k != "rng"], modules, ints)
+    own: int | None = 0
+    if cls.__name__ in SIZE_RULES:
+        try:
+            own = SIZE_RULES[cls.__name__](bound.arguments)
+        except (KeyError, TypeError) as exc:
+            raise FileFormatError(f"{cls.__name__}: arguments {bound.arguments} ({exc})") from exc
+    elif cls.__name__ not in PARAMETER_FREE:
+        if any(abs(n) > max(stored, 1024) for n in ints):
+            raise FileFormatError(f"{cls.__name__}: an argument exceeds the {stored} values stored")
+        own = None
+    sizes = [own] + [state_size(m, stored) for m in modules]
+    return None if None in sizes else sum(sizes)
+
+
+def _rebuild(arch: Any, tensors: dict[str, np.ndarray], path: Any) -> Any:
+    """The model ``arch`` describes, built only once its size matches the stored tensors."""
+    if arch is None:
+        raise FileFormatError(f"{path}: the file holds no architecture (it could not be "
+                              "described when saved); pass the model to fill: load(path, model)")
+    stored = sum(a.size for a in tensors.values())
+    with _interpreting(path, "its architecture is damaged"):
+        try:
+            implied = state_size(arch, stored)
+        except FileFormatError as exc:
+            raise FileFormatError(f"{path}: its architecture is damaged: {exc}") from exc
+        if implied is not None and implied != stored:
+            raise FileFormatError(f"{path}: its architecture ({arch['class']}) holds {implied} "
+                                  f"values but the file stores {stored} (damaged or edited)")
+        return build(arch)
 
 
 # --- models and checkpoints -----------------------------------------------------------------
 
+def _fill(model: Any, tensors: dict[str, np.ndarray], path: Any, rebuilt: bool = False) -> None:
+    """Load ``tensors`` into ``model`` all or nothing, after checking each array's kind of
+    dtype against its parameter's (an integer, boolean or complex array never becomes float
+    weights); float widths convert, as in PyTorch."""
+    if not isinstance(model, Module):
+        raise ConfigError(f"load {path}: model must be a chainrule Module to fill; got "
+                          f"{type(model).__name__}")
+    own = dict(model.named_parameters()) | dict(model.named_buffers())
+    group = {"f": "f", "i": "i", "u": "i", "b": "b", "c": "c"}
+    wrong = [f"{k} (expected {t.data.dtype}, got {tensors[k].dtype})" for k, t in own.items()
+             if k in tensors and group.get(tensors[k].dtype.kind) != group.get(t.data.dtype.kind)]
+    try:
+        if wrong:
+            raise StateError(f"load_state_dict into {type(model).__name__} failed: arrays of "
+                             f"another kind of dtype: {', '.join(wrong)}")
+        model.load_state_dict(tensors)
+    except StateError as exc:
+        if rebuilt:
+            raise FileFormatError(f"{path}: its tensors do not fit the architecture it "
+                                  f"describes: {exc}") from exc
+        raise StateError(f"{path}: {exc}") from exc
+
+
+def _state_arrays(state: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {k: v.numpy() if isinstance(v, Tensor) else v for k, v in state.items()}
+
+
 def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
-    """Save ``model`` (architecture and weights) to one safetensors file, atomically.
+    """Save ``model`` (architecture and weights), or a state dict (name → array, e.g.
+    ``model.state_dict()``), to one safetensors file, atomically.
 
     >>> import tempfile, pathlib
     >>> from chainrule import nn
@@ -177,9 +316,15 @@ def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = 
       (1): ReLU()
     )
     """
-    meta = {"kind": "model", "version": VERSION, "architecture": architecture(model),
-            "metadata": metadata or {}}
-    save_arrays(path, {f"model/{k}": v for k, v in model.state_dict().items()}, meta)
+    if isinstance(model, dict):
+        save_arrays(path, _state_arrays(model), {"kind": "state_dict", "metadata": metadata or {}})
+    elif isinstance(model, Module):
+        meta = {"kind": "model", "version": VERSION, "architecture": architecture(model),
+                "metadata": metadata or {}}
+        save_arrays(path, {f"model/{k}": v for k, v in model.state_dict().items()}, meta)
+    else:
+        raise ConfigError(f"save expects a Module or a state dict (name -> array); got "
+                          f"{type(model).__name__}")
     return Path(path)
 
 
@@ -188,21 +333,32 @@ def _split(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
 
 
 def load(path: str | os.PathLike, model: Any = None, with_metadata: bool = False) -> Any:
-    """Load a model saved by :func:`save` (rebuilt from its architecture unless ``model`` is
-    given, in which case the weights are loaded into it with strict key and shape checks).
-    With ``with_metadata``, return ``(model, metadata)``: the dict given to :func:`save`.
+    """Load what :func:`save` saved: a model (rebuilt from its architecture unless ``model``
+    is given, in which case the weights are loaded into it with strict key, shape and dtype
+    checks), or a state dict as a dict of arrays. A plain safetensors file (one PyTorch
+    wrote, say) is a state dict too, and fills ``model`` when one is given. With
+    ``with_metadata``, return ``(model, metadata)``: the dict given to :func:`save`.
 
     Raises:
-        FileFormatError: a corrupt, truncated, tampered file or one of another format.
-        StateError: weights that do not fit the given model.
+        FileFormatError: a corrupt, truncated, tampered file, one of another format or of a
+            newer chainrule, a pipe or device instead of a file.
+        FileAccessError: a missing or unreadable file (also an ``OSError``).
+        StateError: weights that do not fit the given model (names, shapes or dtypes).
     """
-    arrays, meta = load_arrays(path)
-    if meta.get("kind") not in ("model", "checkpoint"):
-        raise FileFormatError(f"{path}: expected a model file; found kind {meta.get('kind')!r}")
-    if model is None:
-        model = build(meta["architecture"])
-    model.load_state_dict(_split(arrays, "model/"))
-    return (model, meta.get("metadata") or {}) if with_metadata else model
+    arrays, meta, strings = read(path)
+    kind = "state_dict" if meta is None else meta["kind"]
+    info = strings if meta is None else meta.get("metadata") or {}
+    if not isinstance(info, dict):
+        raise FileFormatError(f"{path}: its metadata is not an object")
+    tensors = arrays if kind == "state_dict" else _split(arrays, "model/")
+    if model is not None:
+        _fill(model, tensors, path)
+    elif kind == "state_dict":
+        model = arrays
+    else:
+        model = _rebuild(meta.get("architecture"), tensors, path)
+        _fill(model, tensors, path, rebuilt=True)
+    return (model, info) if with_metadata else model
 
 
 def load_model(path: str | os.PathLike) -> Any:
@@ -211,7 +367,11 @@ def load_model(path: str | os.PathLike) -> Any:
     without them: features by position, nothing standardized)."""
     from .models.saved import SavedModel  # NOTE: io sits below models; the import goes down
     model, meta = load(path, with_metadata=True)
-    return SavedModel.from_metadata(model, meta, str(path))
+    if not isinstance(model, Module):
+        raise FileFormatError(f"{path} holds a state dict, not a model; load it with "
+                              "load(path, model)")
+    with _interpreting(path, "its metadata is damaged"):
+        return SavedModel.from_metadata(model, meta, str(path))
 
 
 def _flatten_state(state: Any, prefix: str, arrays: dict[str, np.ndarray]) -> Any:
@@ -274,25 +434,55 @@ def _try_arch(model: Any) -> Any:
         return None
 
 
+@contextlib.contextmanager
+def _all_or_nothing(path: Any, model: Any, *stateful: Any) -> Iterator[None]:
+    """Restore ``model``, each of ``stateful`` (objects with ``state_dict``/``load_state_dict``
+    such as an optimizer) and the random generators if the block fails: a load that fails
+    changes nothing. Errors that are not chainrule's become a FileFormatError naming ``path``."""
+    from .random import get_state, set_state
+    saved = [(obj, obj.state_dict()) for obj in (model, *stateful) if obj is not None]
+    # an optimizer's load merges hyperparameters into its groups: restore the dicts themselves
+    groups = [(g, dict(g)) for obj in stateful for g in getattr(obj, "param_groups", ())]
+    rngs, module_rngs = get_state(), _module_rngs(model, None)
+    try:
+        yield
+    except BaseException as exc:
+        for obj, state in saved:
+            obj.load_state_dict(state)
+        for group, items in groups:
+            group.clear()
+            group.update(items)
+        set_state(rngs)
+        _module_rngs(model, module_rngs)
+        if not isinstance(exc, Exception) or isinstance(exc, ChainruleError) and str(path) in str(exc):
+            raise
+        if isinstance(exc, (StateError, ConfigError)):  # the file does not fit this optimizer
+            raise type(exc)(f"{path}: {exc}") from exc
+        raise FileFormatError(f"{path}: its contents are damaged ({type(exc).__name__}: "
+                              f"{exc})") from exc
+
+
 def load_checkpoint(path: str | os.PathLike, model: Any, optimizer: Any = None) -> dict[str, Any]:
     """Restore a checkpoint into ``model`` (and ``optimizer``) and the random generators;
     return the ``extra`` values saved with it (epoch, history, ...) and, under
     ``"train_state"``, the loader's and the callbacks' states: pass the whole dict to
-    ``fit(..., resume=...)`` to go on where training stopped."""
+    ``fit(..., resume=...)`` to go on where training stopped. A load that fails leaves the
+    model, the optimizer and the generators as they were."""
     from .random import set_state
     arrays, meta = load_arrays(path)
     if meta.get("kind") != "checkpoint":
         raise FileFormatError(f"{path}: expected a checkpoint; found kind {meta.get('kind')!r}")
-    model.load_state_dict(_split(arrays, "model/"))
-    if optimizer is not None:
-        if meta.get("optimizer") is None:
-            raise FileFormatError(f"{path}: the checkpoint holds no optimizer state")
-        optimizer.load_state_dict(_unflatten_state(meta["optimizer"], arrays))
-    set_state(meta["rng"])
-    _module_rngs(model, meta.get("module_rngs") or {})
-    out = dict(meta.get("extra", {}))
-    if meta.get("train_state") is not None:
-        out["train_state"] = _unflatten_state(meta["train_state"], arrays)
+    with _all_or_nothing(path, model, optimizer):
+        _fill(model, _split(arrays, "model/"), path)
+        if optimizer is not None:
+            if meta.get("optimizer") is None:
+                raise FileFormatError(f"{path}: the checkpoint holds no optimizer state")
+            optimizer.load_state_dict(_unflatten_state(meta["optimizer"], arrays))
+        set_state(meta["rng"])
+        _module_rngs(model, meta.get("module_rngs") or {})
+        out = dict(meta.get("extra", {}))
+        if meta.get("train_state") is not None:
+            out["train_state"] = _unflatten_state(meta["train_state"], arrays)
     return out
 
 
