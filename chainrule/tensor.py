@@ -17,6 +17,7 @@ from . import ops as P
 from .backend import array_module, as_array, as_dtype, backend_named, get_backend
 from .engine import MODE, backward, check_finite, next_seq, op_error
 from .errors import AxisError, DTypeError, ShapeError
+from .tensor_methods import OpMethods
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -27,9 +28,11 @@ def to_array(data: Any, dtype: Any = None) -> Any:
     return as_array(array_of(data), dtype)
 
 
-class ArrayLike:
+class ArrayLike(OpMethods):
     """The operator surface shared by Tensor and Dual: each method names one primitive or
-    composite, and ``type(self)._apply`` runs it in that type's mode."""
+    composite, and ``type(self)._apply`` runs it in that type's mode. The op families of
+    issue 11 (sin, prod, cumsum, gather, sort, ...) come from the mixin
+    :class:`~chainrule.tensor_methods.OpMethods`."""
 
     __slots__ = ()
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
