@@ -203,3 +203,18 @@ def quiet_overflow() -> Any:
     """A context in which NumPy does not warn when a result overflows to ±inf (for ops whose
     infinite intermediates give exact limits, like e^−x inside σ(x)). CuPy never warns."""
     return np.errstate(over="ignore")
+
+
+def accumulate(name: str, a: Any, axis: int) -> Any:
+    """The running ``name`` ufunc ("maximum", "logaddexp", ...) along ``axis``: NumPy's
+    ``ufunc.accumulate``; elsewhere (CuPy's accumulate covers few ufuncs) a log-step scan of
+    ⌈log₂ n⌉ vectorized passes, each combining every element with the one 2^k before it."""
+    if type(a) is np.ndarray:
+        return getattr(np, name).accumulate(a, axis=axis)
+    xp = array_module(a)
+    f, a = getattr(xp, name), xp.moveaxis(a, axis, -1)
+    k = 1
+    while k < a.shape[-1]:
+        a = xp.concatenate([a[..., :k], f(a[..., k:], a[..., :-k])], axis=-1)
+        k *= 2
+    return xp.moveaxis(a, -1, axis)

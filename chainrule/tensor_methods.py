@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import ops as P
-from .backend import array_module, as_array, is_device, on_backend_of, to_host
+from .backend import accumulate, array_module, as_array, is_device, on_backend_of, to_host
 from .errors import AxisError, ConfigError, DTypeError, ShapeError
 
 
@@ -67,11 +67,7 @@ class OpMethods:
         """self + weight·(end − self)."""
         return self + weight * (end - self)
 
-    def logaddexp(self, other):
-        """log(e^x + e^y), computed stably."""
-        shape = np.broadcast_shapes(self.shape, np.shape(array_of(other)))
-        both = [u.broadcast_to(shape).unsqueeze(0) for u in (self, _like(self, other))]
-        return self._apply(P.Concatenate, *both, axis=0).logsumexp(0)
+    def logaddexp(self, other): return self._apply(P.LogAddExp, self, other)
 
     def isnan(self): return self._const(array_module(self._value()).isnan(self._value()))
     def isinf(self): return self._const(array_module(self._value()).isinf(self._value()))
@@ -119,7 +115,7 @@ class OpMethods:
         d = 0 if d is None or self.ndim == 0 else _axis_of(d, self.shape)
         v = x._value()
         xp = array_module(v)
-        i = P.cummax_indices(xp, v, xp.maximum.accumulate(v, axis=d), d)
+        i = P.cummax_indices(xp, v, accumulate("maximum", v, d), d)
         out = x._apply(P.Cummax, x, axis=d)
         return ValuesIndices(*((out.reshape(()), self._const(i.reshape(()))) if self.ndim == 0
                                else (out, self._const(i))))
@@ -132,12 +128,12 @@ class OpMethods:
     # indexing
     def gather(self, dim, index):
         """out[i][j] = x[index[i][j]][j] for dim 0 (and so on): PyTorch's gather."""
-        idx = _ints(self, index, "gather")
-        return self[P.along(array_module(idx), idx, _axis_of(dim, self.shape))]
+        idx, d = _along_index(self, index, dim, "gather")
+        return self[P.along(array_module(idx), idx, d)]
 
     def take_along_dim(self, indices, dim=None):
         """x picked at ``indices`` along ``dim``, the other axes broadcast (flat when None)."""
-        idx = _ints(self, indices, "take_along_dim")
+        idx = _ints(self, indices, "take_along_dim", None)
         if dim is None:
             return self.reshape(-1).gather(0, idx.reshape(-1))
         d = _axis_of(dim, self.shape)
@@ -146,8 +142,10 @@ class OpMethods:
         return x.gather(d, array_module(idx).broadcast_to(idx, shape[:d] + [idx.shape[d]] + shape[d:]))
 
     def index_select(self, dim, index):
-        idx = _ints(self, index, "index_select").reshape(-1)
-        return self[(slice(None),) * _axis_of(dim, self.shape) + (idx,)]
+        d = _axis_of(dim, self.shape)
+        if np.ndim(array_of(index)) > 1:
+            raise ShapeError(f"index_select: index must be 0-d or 1-d; got shape {np.shape(index)}")
+        return self[(slice(None),) * d + (_ints(self, index, "index_select", d).reshape(-1),)]
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         """x with ``src`` (or ``value``) written at ``index`` along ``dim``: PyTorch's scatter."""
@@ -342,13 +340,31 @@ def _bits(x: OpMethods, o: Any, name: str) -> Any:
     return getattr(xp, name)(v) if o is None else getattr(xp, name)(v, w)
 
 
-def _ints(x: OpMethods, index: Any, where: str) -> Any:
+def _ints(x: OpMethods, index: Any, where: str, d: int | None) -> Any:
+    """``index`` as integers on x's backend, each in [0, n) for the n places along axis ``d``
+    (PyTorch takes no negative indices here)."""
     idx = on_backend_of(x._value(), array_of(index))
     if idx.size == 0:
-        idx = idx.astype(np.int64)
+        return idx.astype(np.int64)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{where}: index must hold integers; got dtype {idx.dtype}")
+    n = x.shape[d] if d is not None else x.size
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo < 0 or hi >= n:
+        raise AxisError(f"{where}: index values must lie in [0, {n}) for dim {d} of shape "
+                        f"{x.shape}; got values from {lo} to {hi}")
     return idx
+
+
+def _along_index(x: OpMethods, index: Any, dim: int, where: str) -> tuple[Any, int]:
+    """gather's and scatter's index: as many axes as x, no longer than x's except along dim."""
+    d = _axis_of(dim, x.shape)
+    idx = _ints(x, index, where, d)
+    if idx.ndim != x.ndim or any(i > n for k, (i, n) in enumerate(zip(idx.shape, x.shape)) if k != d):
+        raise ShapeError(f"{where}: index of shape {idx.shape} does not fit a tensor of shape "
+                         f"{x.shape} along dim {dim}; expected as many axes, each no longer "
+                         "than the tensor's except along dim")
+    return idx, d
 
 
 def _mask(x: OpMethods, mask: Any, where: str) -> Any:
@@ -375,14 +391,11 @@ def _scan(x: OpMethods, op: type[P.Op], dim: Any, axis: Any, where: str) -> Any:
 
 
 def _scatter(x: OpMethods, op: type[P.Op], dim: int, index: Any, src: Any, where: str) -> Any:
-    idx = _ints(x, index, where)
-    if idx.ndim != x.ndim:
-        raise ShapeError(f"{where}: index has {idx.ndim} axes, the tensor {x.ndim} (shape "
-                         f"{x.shape}); they must have as many")
+    idx, d = _along_index(x, index, dim, where)
     if np.ndim(array_of(src)):  # only the part of src that index covers is read
         part = tuple(slice(0, n) for n in idx.shape)
         src = src[part] if isinstance(src, OpMethods) else array_of(src)[part]
-    return x._apply(op, x, src, index=P.along(array_module(idx), idx, _axis_of(dim, x.shape)))
+    return x._apply(op, x, src, index=P.along(array_module(idx), idx, d))
 
 
 def _triangle(x: OpMethods, k: int, lower: bool) -> Any:

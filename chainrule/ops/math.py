@@ -266,19 +266,19 @@ class Round(_Step):
 
 
 class _Remainder(Op, register=False):
-    """x − q·y with q = x/y rounded by ``rounding``;  ∂/∂x = 1,  ∂/∂y = −q (as PyTorch)."""
+    """x − q·y with q the quotient x/y rounded by ``quotient``;  ∂/∂x = 1,  ∂/∂y = −q
+    (as PyTorch)."""
 
     f: Callable[[Any, Any, Any], Any]
-    rounding: Callable[[Any, Any], Any]
+    quotient: Callable[[Any, Any, Any], Any]
 
     def forward(self, x, y):
         self.save(x, y)
         return self.f(self.xp, x, y)
 
     def _q(self):
-        x, y = self.saved
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.rounding(self.xp, x / y)
+            return self.quotient(self.xp, *self.saved)
 
     def vjp(self, g):
         nx, ny = self.needs_grad
@@ -290,13 +290,38 @@ class _Remainder(Op, register=False):
 
 class Fmod(_Remainder):
     """C's fmod (PyTorch's torch.fmod): the remainder has the sign of x."""
-    f, rounding = staticmethod(lambda xp, x, y: xp.fmod(x, y)), staticmethod(lambda xp, q: xp.trunc(q))
+    f = staticmethod(lambda xp, x, y: xp.fmod(x, y))
+    quotient = staticmethod(lambda xp, x, y: xp.trunc(x / y))
 
 
 class Remainder(_Remainder):
     """Python's % (PyTorch's torch.remainder): the remainder has the sign of y."""
     f = staticmethod(lambda xp, x, y: xp.remainder(x, y))
-    rounding = staticmethod(lambda xp, q: xp.floor(q))
+    quotient = staticmethod(lambda xp, x, y: xp.floor_divide(x, y))  # 7 // −inf is −1
+
+
+class LogAddExp(Op):
+    """log(e^x + e^y) (NumPy's logaddexp: exact at ±inf, where a log-sum-exp of the pair is
+    not);  ∂/∂x = 1/(1 + e^{y−x}) = σ(x − y),  ∂/∂y = σ(y − x)."""
+
+    def forward(self, x, y):
+        x, y = _floating(self.xp, x), _floating(self.xp, y)
+        self.save(x, y)
+        return self.xp.logaddexp(x, y)
+
+    def _d(self):
+        x, y = self.saved
+        with np.errstate(over="ignore", invalid="ignore"):
+            return 1 / (1 + self.xp.exp(y - x)), 1 / (1 + self.xp.exp(x - y))
+
+    def vjp(self, g):
+        dx, dy = self._d()
+        nx, ny = self.needs_grad
+        return (g * dx if nx else None), (g * dy if ny else None)
+
+    def jvp(self, tx, ty):
+        dx, dy = self._d()
+        return add_tangents(None if tx is None else tx * dx, None if ty is None else ty * dy)
 
 
 class Atan2(Op):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_backend
+from ..backend import accumulate, get_backend
 from .base import Op
 from .reduce import _reshape_kept
 
@@ -23,7 +23,7 @@ def flip_scan(xp: Any, f: Any, a: Any, axis: int) -> Any:
 def _exclusive_cumprod(xp: Any, a: Any) -> Any:
     """Π_{j < i} a_j along the last axis (1 at i = 0)."""
     ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
-    return xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
+    return xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)[..., :a.shape[-1]]
 
 
 class Prod(Op):
@@ -79,8 +79,7 @@ class Cumprod(Op):
         y = xp.cumprod(x, axis=axis)
         pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis % x.ndim))
         zero = x == 0
-        z = xp.where(zero.any(axis=axis, keepdims=True), zero.argmax(axis=axis, keepdims=True),
-                     x.shape[axis])
+        z = xp.cumprod(~zero, axis=axis).sum(axis=axis, keepdims=True)  # leading non-zeros
         at_z = pos == z
         y1 = xp.cumprod(xp.where(at_z, 1, x), axis=axis)  # x_z replaced by 1
         self.axis = axis
@@ -104,14 +103,15 @@ class Cumprod(Op):
 def cummax_indices(xp: Any, x: Any, values: Any, axis: int) -> Any:
     """Where each running maximum was last attained (ties go to the later index, as PyTorch)."""
     pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis % x.ndim))
-    return xp.maximum.accumulate(xp.where(x == values, pos, 0), axis=axis)
+    return accumulate("maximum", xp.where(x == values, pos, 0), axis)
 
 
 def along(xp: Any, index: Any, axis: int) -> tuple:
     """The integer-array index that picks ``index`` along ``axis`` and every position along
     the other axes: ``x[along(xp, i, a)]`` is ``take_along_axis(x, i, a)``."""
-    grids = xp.ogrid[tuple(slice(n) for n in index.shape)]
-    return tuple(index if d == axis % index.ndim else grids[d] for d in range(index.ndim))
+    nd, axis = index.ndim, axis % index.ndim
+    return tuple(index if d == axis else xp.arange(n).reshape((n,) + (1,) * (nd - 1 - d))
+                 for d, n in enumerate(index.shape))
 
 
 class Cummax(Op):
@@ -120,7 +120,7 @@ class Cummax(Op):
 
     def forward(self, x, *, axis):
         xp = self.xp
-        y = xp.maximum.accumulate(x, axis=axis)
+        y = accumulate("maximum", x, axis)
         self.index = along(xp, cummax_indices(xp, x, y, axis), axis)
         self.shape = x.shape
         return y
@@ -135,11 +135,11 @@ class Cummax(Op):
 
 
 class LogCumSumExp(Op):
-    """log Σ_{j ≤ i} e^{x_j} along ``axis``, by ``logaddexp.accumulate`` (never overflows);
+    """log Σ_{j ≤ i} e^{x_j} along ``axis``, a running logaddexp (never overflows);
     ∂y_i/∂x_k = e^{x_k − y_i}, summed in log space split by the sign of g (as PyTorch)."""
 
     def forward(self, x, *, axis):
-        y = self.xp.logaddexp.accumulate(x, axis=axis)
+        y = accumulate("logaddexp", x, axis)
         self.axis = axis
         self.save(x, y)
         return y
@@ -154,10 +154,10 @@ class LogCumSumExp(Op):
     def vjp(self, g):
         x, y = self.saved
         xp, ax = self.xp, self.axis
-        rscan = lambda a: flip_scan(xp, xp.logaddexp.accumulate, a, ax)  # noqa: E731
+        rscan = lambda a: xp.flip(accumulate("logaddexp", xp.flip(a, ax), ax), ax)  # noqa: E731
         return (self._signed(g, rscan, -y, lambda s: s + x),)
 
     def jvp(self, t):
         x, y = self.saved
         xp, ax = self.xp, self.axis
-        return self._signed(t, lambda a: xp.logaddexp.accumulate(a, axis=ax), x, lambda s: s - y)
+        return self._signed(t, lambda a: accumulate("logaddexp", a, ax), x, lambda s: s - y)
