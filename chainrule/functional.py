@@ -135,7 +135,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 def softmax(x: Any, axis: int = -1) -> Any:
     """p_i = e^{z_i} / Σ_j e^{z_j} (NOTES.md 3), as exp(z − logsumexp z): never overflows.
 
-    >>> [round(float(p), 2) for p in softmax(Tensor([2.0, 1.0, 0.0])).numpy()]  # duck, beaver, walrus
+    >>> softmax(Tensor([2.0, 1.0, 0.0])).numpy().astype(float).round(2).tolist()  # duck, beaver, walrus
     [0.67, 0.24, 0.09]
     """
     return log_softmax(x, axis).exp()

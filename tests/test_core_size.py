@@ -9,8 +9,12 @@ from pathlib import Path
 
 import chainrule
 
-CORE = ["tensor.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
-BUDGET = 1500  # lines of code: no blank lines, comments or docstrings
+CORE = ["tensor.py", "tensor_methods.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
+# lines of code: no blank lines, comments or docstrings. 1500 until issue 11; part B's op
+# families add about 690: 30 primitives with their rules (ops/math.py: trig, erf, rounding,
+# remainders; ops/scan.py: prod, cumsum, cumprod, cummax, logcumsumexp; ops/index.py: scatter,
+# einsum), backend.accumulate, and the ~90 PyTorch-named Tensor methods (tensor_methods.py).
+BUDGET = 2170
 
 
 def code_lines(path: Path) -> int:
