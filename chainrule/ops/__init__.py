@@ -13,7 +13,8 @@ from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_soft
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
 from .math import (
     Acos, Acosh, Asin, Asinh, Atan, Atan2, Atanh, Ceil, Cos, Cosh, Erf, Erfc, Exp2, Expm1, Floor,
-    Fmod, GeluExact, LogAddExp, Log10, Log1p, Log2, Remainder, Round, Sign, Sin, Sinh, Tan, Trunc, erf_and_erfc,
+    Fmod, GeluExact, LogAddExp, Log10, Log1p, Log2, Remainder, Round, Sign, Sin, Sinh, Tan, Trunc,
+    erf_and_erfc,
 )
 from .scan import Cummax, Cumprod, Cumsum, LogCumSumExp, Prod, along, cummax_indices
 from .index import Einsum, IndexAdd, IndexPut
@@ -26,7 +27,8 @@ __all__ = [
     "logsumexp_and_softmax", "Conv", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",
     "Concatenate", "GetItem", "Pad", "Reshape", "Transpose",
     "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atan2", "Atanh", "Ceil", "Cos", "Cosh", "Erf", "Erfc",
-    "Exp2", "Expm1", "Floor", "Fmod", "GeluExact", "LogAddExp", "Log10", "Log1p", "Log2", "Remainder", "Round",
+    "Exp2", "Expm1", "Floor", "Fmod", "GeluExact", "LogAddExp", "Log10", "Log1p", "Log2", "Remainder",
+    "Round",
     "Sign", "Sin", "Sinh", "Tan", "Trunc", "erf_and_erfc",
     "Cummax", "Cumprod", "Cumsum", "LogCumSumExp", "Prod", "along", "cummax_indices",
     "Einsum", "IndexAdd", "IndexPut",

@@ -159,5 +159,5 @@ class LogCumSumExp(Op):
 
     def jvp(self, t):
         x, y = self.saved
-        xp, ax = self.xp, self.axis
+        ax = self.axis
         return self._signed(t, lambda a: accumulate("logaddexp", a, ax), x, lambda s: s - y)
