@@ -103,16 +103,22 @@ def array_module(*arrays: Any) -> Any:
     return np
 
 
-_ALLOWED = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_)}
+_ALLOWED = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.uint8, np.int8, np.int16,
+                                   np.int32, np.int64, np.bool_)}
 _NAMES = {"float32": np.float32, "float64": np.float64, "float": np.float32, "double": np.float64,
-          "int32": np.int32, "int64": np.int64, "long": np.int64, "bool": np.bool_}
+          "float16": np.float16, "half": np.float16, "uint8": np.uint8, "int8": np.int8,
+          "int16": np.int16, "short": np.int16, "int32": np.int32, "int": np.int32,
+          "int64": np.int64, "long": np.int64, "bool": np.bool_}
+_SUPPORTED = "float16, float32, float64, uint8, int8, int16, int32, int64, bool"
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """A user's dtype (name, NumPy type or dtype) checked against the supported set.
+    """A user's dtype (name, NumPy type or dtype) checked against the supported set (PyTorch's
+    names too: "half", "short", "int", "long", "double").
 
     Raises:
-        DTypeError: the dtype is not float32, float64, int32, int64 or bool.
+        DTypeError: the dtype is not one of float16, float32, float64, uint8, int8, int16,
+            int32, int64, bool.
 
     >>> as_dtype("double")
     dtype('float64')
@@ -122,17 +128,19 @@ def as_dtype(dtype: Any) -> np.dtype:
     except TypeError:
         dt = None
     if dt not in _ALLOWED:
-        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of "
-                         "float32, float64, int32, int64, bool")
+        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of {_SUPPORTED}")
     return dt
 
 
 def as_array(data: Any, dtype: Any = None) -> Any:
     """``data`` as an array of a supported dtype, on the backend that holds it: Python floats
-    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported.
+    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported
+    (images stay uint8, as in PyTorch); uint16 and uint32 become int64 (exact), as does uint64
+    when every value fits.
 
     Raises:
-        DTypeError: an unsupported ``dtype``, or data that are not numbers.
+        DTypeError: an unsupported ``dtype``, uint64 values above 2**63 − 1, or data that are
+            not numbers.
 
     >>> as_array([1.5]).dtype, as_array([1]).dtype
     (dtype('float32'), dtype('int64'))
@@ -148,12 +156,15 @@ def as_array(data: Any, dtype: Any = None) -> Any:
             arr = arr.astype(np.float32)
     if arr.dtype not in _ALLOWED:
         if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
+            arr = arr.astype(np.float32 if arr.dtype.itemsize <= 4 else np.float64)
         elif arr.dtype.kind in "iu":
+            if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+                raise DTypeError(f"cannot make a tensor from uint64 values up to {int(arr.max())}: "
+                                 f"they do not fit int64; expected one of {_SUPPORTED}")
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}; expected "
-                             "numbers (float32, float64, int32, int64 or bool)")
+                             f"numbers ({_SUPPORTED})")
     return arr
 
 

@@ -431,3 +431,64 @@ def test_sort_argsort_topk_match_torch(kind):
     check(lambda t: t.sort(), lambda t: t.sort(), np.array(1.5))
     check(lambda t: t.sort(0), lambda t: t.sort(0), np.zeros((0, 2)))
     check(lambda t: cr.sort(t, 1), lambda t: torch.sort(t, 1), r(2, 3))
+
+
+# --- dtypes (issue 11): PyTorch's result dtypes where NumPy's differ --------------------------
+
+def test_small_int_and_half_dtypes_are_kept():
+    img = np.array([[0, 128, 255]], dtype=np.uint8)
+    t = Tensor(img)
+    assert t.dtype == np.uint8 and (t + 1).dtype == np.uint8  # and it wraps, as PyTorch's
+    assert (t + 1).tolist() == [[1, 129, 0]]
+    assert (t * 1.5).dtype == np.float32 and (t / 255).dtype == np.float32
+    assert (t / 255).numpy()[0, 2] == np.float32(1.0)
+    for dt in ("int8", "int16", "short", "float16", "half"):
+        assert Tensor([1, 2], dtype=dt).dtype == cr.backend.as_dtype(dt)
+    assert Tensor(np.array([1, 2], np.uint16)).dtype == np.int64
+    assert Tensor(np.array([2**63 - 1], np.uint64)).tolist() == [2**63 - 1]
+
+
+def test_int_division_and_int_with_python_float_are_float32():
+    i, j = Tensor([3, 4]), Tensor([2, 8])
+    assert (i / j).dtype == np.float32 and (i / j).tolist() == [1.5, 0.5]
+    assert (i / 2).dtype == np.float32 and (2 / i).dtype == np.float32
+    assert (i + 0.5).dtype == np.float32 and (i * 0.5).tolist() == [1.5, 2.0]
+    assert (i ** 0.5).dtype == np.float32
+    assert (i + 1).dtype == np.int64
+    assert (Tensor([True, False]) * 2.5).dtype == np.float32
+
+
+def test_float16_computes_and_differentiates():
+    x = Tensor(np.array([0.5, -1.0, 2.0], np.float16), requires_grad=True)
+    y = (x.sin() * x + x.exp()).sum()
+    assert y.dtype == np.float16
+    y.backward()
+    assert x.grad.dtype == np.float16
+    x64 = x.data.astype(np.float64)
+    ref = np.cos(x64) * x64 + np.sin(x64) + np.exp(x64)
+    np.testing.assert_allclose(x.grad, ref, rtol=5e-3)
+
+
+def test_unsupported_dtypes_raise():
+    with pytest.raises(DTypeError, match="do not fit int64"):
+        Tensor(np.array([2**64 - 1], np.uint64))
+    with pytest.raises(DTypeError, match="complex128"):
+        Tensor(np.array([1j]))
+    with pytest.raises(DTypeError, match="float16, float32"):
+        Tensor([1.0], dtype="bfloat16")
+
+
+def test_result_dtypes_match_torch():
+    torch = _torch()
+    u8 = np.array([1, 200, 255], np.uint8)
+    cases = [
+        (lambda a: a + 1, u8), (lambda a: a * 1.5, u8), (lambda a: a / 2, u8),
+        (lambda a: a / a, np.array([3, 4])), (lambda a: a + 0.5, np.array([3, 4], np.int32)),
+        (lambda a: a * 2.5, np.array([True, False])), (lambda a: a.sin(), np.array([1, 2])),
+        (lambda a: a.sin(), np.array([1.0], np.float16)), (lambda a: a * 2.0, np.array([1.0], np.float16)),
+        (lambda a: a.cumsum(0), u8), (lambda a: a.prod(), np.array([2, 3], np.int32)),
+    ]
+    for f, x in cases:
+        ours, theirs = f(Tensor(x)), f(torch.from_numpy(x))
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (x.dtype, ours.dtype, theirs.dtype)
+        np.testing.assert_allclose(ours.numpy().astype(float), theirs.numpy().astype(float), rtol=1e-3)

@@ -15,6 +15,12 @@ from .base import Op
 from .reduce import _reshape_kept
 
 
+def _int64(x: Any) -> Any:
+    """The accumulator dtype: int64 for integer and bool inputs (PyTorch's; NumPy's is uint64
+    for unsigned ones), else x's own."""
+    return np.int64 if x.dtype.kind in "biu" else None
+
+
 def flip_scan(xp: Any, f: Any, a: Any, axis: int) -> Any:
     """``f`` (an accumulate along ``axis``) run from the end: Σ_{j ≥ i} for f = cumsum."""
     return xp.flip(f(xp.flip(a, axis), axis=axis), axis)
@@ -33,7 +39,7 @@ class Prod(Op):
     def forward(self, x, *, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
         self.save(x)
-        return x.prod(axis=axis, keepdims=keepdims)
+        return x.prod(axis=axis, keepdims=keepdims, dtype=_int64(x))
 
     def _others(self):
         (x,) = self.saved
@@ -58,7 +64,7 @@ class Cumsum(Op):
 
     def forward(self, x, *, axis):
         self.axis = axis
-        return self.xp.cumsum(x, axis=axis)
+        return self.xp.cumsum(x, axis=axis, dtype=_int64(x))
 
     def vjp(self, g):
         return (flip_scan(self.xp, self.xp.cumsum, g, self.axis),)
@@ -76,7 +82,7 @@ class Cumprod(Op):
 
     def forward(self, x, *, axis):
         xp = self.xp
-        y = xp.cumprod(x, axis=axis)
+        y = xp.cumprod(x, axis=axis, dtype=_int64(x))
         pos = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - 1 - axis % x.ndim))
         zero = x == 0
         z = xp.cumprod(~zero, axis=axis).sum(axis=axis, keepdims=True)  # leading non-zeros
