@@ -12,6 +12,9 @@ from ..backend import quiet_overflow
 from .base import Op, add_tangents
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _neg(t: Any) -> Any:
     return None if t is None else -t
 
@@ -81,7 +84,7 @@ class Div(Op):
 
     def forward(self, x, y):
         out = x / y
-        if out.dtype == np.float64 and x.dtype.kind != "f" and y.dtype.kind != "f":
+        if out.dtype is _F64 and x.dtype.kind != "f" and y.dtype.kind != "f":
             out = out.astype(np.float32)  # int / int is float32, as in PyTorch
         self.save(y, out)
         return out
