@@ -229,3 +229,23 @@ def accumulate(name: str, a: Any, axis: int) -> Any:
         a = xp.concatenate([a[..., :k], f(a[..., k:], a[..., :-k])], axis=-1)
         k *= 2
     return xp.moveaxis(a, -1, axis)
+
+
+def scatter_reduce(name: str, out: Any, index: Any, src: Any) -> None:
+    """out[index] = name(out[index], src) in place, repeats included, for name "maximum",
+    "minimum" or "multiply": NumPy's ``ufunc.at``; on CuPy ``cupyx.scatter_max``/``_min``, and
+    for "multiply" (which CuPy lacks) |product| = e^(Σ log|v|) with the sign and zeros counted
+    exactly, so a few ulp away from NumPy's product."""
+    if type(out) is np.ndarray:
+        getattr(np, name).at(out, index, src)
+        return
+    xp, cpx = array_module(out), importlib.import_module("cupyx")
+    src = xp.broadcast_to(xp.asarray(src, dtype=out.dtype), np.broadcast_shapes(*(i.shape for i in index)))
+    if name != "multiply":
+        getattr(cpx, "scatter_max" if name == "maximum" else "scatter_min")(out, index, src)
+        return
+    logs, negs, zeros = (xp.zeros(out.shape, dtype) for dtype in (out.dtype, np.int64, np.int64))
+    for acc, v in ((logs, xp.log(xp.where(src == 0, 1, xp.abs(src)))), (negs, (src < 0) * 1),
+                   (zeros, (src == 0) * 1)):
+        cpx.scatter_add(acc, index, v)
+    out *= xp.where(zeros > 0, 0, xp.where(negs % 2 == 1, -1, 1) * xp.exp(logs))

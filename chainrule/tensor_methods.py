@@ -158,10 +158,14 @@ class OpMethods:
         return _scatter(self, P.IndexAdd, dim, index, src, "scatter_add")
 
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
-        """x with ``src`` reduced into it at ``index`` along ``dim`` ("sum" or "mean")."""
+        """x with ``src`` reduced into it at ``index`` along ``dim`` by "sum", "mean", "prod",
+        "amax" or "amin" (PyTorch's scatter_reduce)."""
+        if reduce in ("prod", "amax", "amin"):
+            return _scatter(self, P.IndexReduce, dim, index, src, "scatter_reduce", reduce=reduce,
+                            include_self=include_self)
         if reduce not in ("sum", "mean"):
-            raise ConfigError(f"scatter_reduce: reduce={reduce!r} is not supported; expected "
-                              "'sum' or 'mean' (PyTorch's 'prod', 'amax', 'amin' are not here)")
+            raise ConfigError(f"scatter_reduce: reduce={reduce!r}; expected 'sum', 'prod', "
+                              "'mean', 'amax' or 'amin'")
         base = self if include_self else _scatter(self, P.IndexPut, dim, index, 0.0, "scatter")
         out = _scatter(base, P.IndexAdd, dim, index, src, "scatter_reduce")
         if reduce == "sum":
@@ -169,7 +173,7 @@ class OpMethods:
         ones = np.ones(np.shape(array_of(index)), dtype=_float_of(self.dtype))
         n = _scatter(self._const(np.full(self.shape, float(include_self), ones.dtype)), P.IndexAdd,
                      dim, index, ones, "scatter_reduce")
-        return out / self._const(np.maximum(n.data, 1))
+        return out / self._const(np.maximum(n._value(), 1))
 
     def masked_fill(self, mask, value):
         """x with ``value`` where ``mask`` (broadcast to x's shape) is true."""
@@ -390,12 +394,13 @@ def _scan(x: OpMethods, op: type[P.Op], dim: Any, axis: Any, where: str) -> Any:
     return x._apply(op, x, axis=_axis_of(d, x.shape))
 
 
-def _scatter(x: OpMethods, op: type[P.Op], dim: int, index: Any, src: Any, where: str) -> Any:
+def _scatter(x: OpMethods, op: type[P.Op], dim: int, index: Any, src: Any, where: str,
+             **params: Any) -> Any:
     idx, d = _along_index(x, index, dim, where)
     if np.ndim(array_of(src)):  # only the part of src that index covers is read
         part = tuple(slice(0, n) for n in idx.shape)
         src = src[part] if isinstance(src, OpMethods) else array_of(src)[part]
-    return x._apply(op, x, src, index=P.along(array_module(idx), idx, d))
+    return x._apply(op, x, src, index=P.along(array_module(idx), idx, d), **params)
 
 
 def _triangle(x: OpMethods, k: int, lower: bool) -> Any:

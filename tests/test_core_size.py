@@ -11,12 +11,13 @@ import chainrule
 
 CORE = ["tensor.py", "tensor_methods.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
 # lines of code: no blank lines, comments or docstrings. 1500 until issue 11; part B's op
-# families add about 690: 30 primitives with their rules (ops/math.py: trig, erf, rounding,
-# remainders; ops/scan.py: prod, cumsum, cumprod, cummax, logcumsumexp; ops/index.py: scatter,
-# einsum), backend.accumulate, the ~90 PyTorch-named Tensor methods (tensor_methods.py), and
-# about 25 for PyTorch's dtypes (uint8/int8/int16/float16 kept, int / int and int + float in
-# float32).
-BUDGET = 2190
+# families add about 750: 31 primitives with their rules (ops/math.py: trig, erf, rounding,
+# remainders, logaddexp; ops/scan.py: prod, cumsum, cumprod, cummax, logcumsumexp;
+# ops/index.py: scatter, scatter_add, scatter_reduce's prod/amax/amin, einsum), backend's
+# accumulate and scatter_reduce (the CuPy spellings), the ~90 PyTorch-named Tensor methods
+# (tensor_methods.py), and about 25 for PyTorch's dtypes (uint8/int8/int16/float16 kept,
+# int / int and int + float in float32).
+BUDGET = 2250
 
 
 def code_lines(path: Path) -> int:

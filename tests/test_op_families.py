@@ -66,8 +66,8 @@ def test_clear_errors():
         x.masked_fill(np.array([1, 0, 1]), 0.0)
     with pytest.raises(DTypeError, match="integer or bool"):
         x & x
-    with pytest.raises(ConfigError, match="'amax'"):
-        x.scatter_reduce(1, np.array([[0]]), x, "amax")
+    with pytest.raises(ConfigError, match="'median'"):
+        x.scatter_reduce(1, np.array([[0]]), x, "median")
     with pytest.raises(ShapeError, match="sum to 4"):
         x.split([1, 3], dim=1)
     with pytest.raises(ShapeError, match="ellipsis"):
@@ -319,10 +319,27 @@ def test_scatters_match_torch():
     td = torch.tensor(distinct)
     check(lambda a, s: a.scatter(1, distinct, s), lambda a, s: a.scatter(1, td, s), x, src)
     check(lambda a: a.scatter(1, distinct, value=-2.0), lambda a: a.scatter(1, td, -2.0), x)
-    for reduce in ("sum", "mean"):
+    for reduce in ("sum", "mean", "prod", "amax", "amin"):
         for include_self in (True, False):
             check(lambda a, s: a.scatter_reduce(1, idx, s, reduce, include_self=include_self),
                   lambda a, s: a.scatter_reduce(1, ti, s, reduce, include_self=include_self), x, src)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "amax", "amin"])
+def test_scatter_reduce_at_ties_and_zeros_matches_torch(reduce):
+    torch = _torch()
+    x = np.array([[1.0, 0.0, 2.0, 3.0], [2.0, 2.0, -1.0, 0.0]])
+    src = np.array([[2.0, 0.0, 2.0], [2.0, 0.0, -1.0]])  # ties with x and each other; zeros
+    idx = np.array([[0, 1, 0], [0, 3, 2]])
+    # amax/amin without include_self: PyTorch still counts a tied x among the N that share the
+    # gradient, though x is not reduced (its share is then dropped); ours gives src all of it
+    for include_self in (True, False) if reduce == "prod" else (True,):
+        check(lambda a, s: a.scatter_reduce(1, idx, s, reduce, include_self=include_self),
+              lambda a, s: a.scatter_reduce(1, torch.tensor(idx), s, reduce, include_self=include_self),
+              x, src)
+    check(lambda a, s: a.scatter_reduce(1, idx, s, reduce, include_self=False),
+          lambda a, s: a.scatter_reduce(1, torch.tensor(idx), s, reduce, include_self=False),
+          x, src, grad=False)
 
 
 def test_masks_match_torch():

@@ -17,7 +17,7 @@ from .math import (
     erf_and_erfc,
 )
 from .scan import Cummax, Cumprod, Cumsum, LogCumSumExp, Prod, along, cummax_indices
-from .index import Einsum, IndexAdd, IndexPut
+from .index import Einsum, IndexAdd, IndexPut, IndexReduce
 
 __all__ = [
     "ACTIVATIONS", "OPS", "Op", "add_tangents", "stable_sigmoid",
@@ -31,5 +31,5 @@ __all__ = [
     "Round",
     "Sign", "Sin", "Sinh", "Tan", "Trunc", "erf_and_erfc",
     "Cummax", "Cumprod", "Cumsum", "LogCumSumExp", "Prod", "along", "cummax_indices",
-    "Einsum", "IndexAdd", "IndexPut",
+    "Einsum", "IndexAdd", "IndexPut", "IndexReduce",
 ]

@@ -5,7 +5,9 @@ index_select, take_along_dim, sort, topk, diagonal) is :class:`~chainrule.ops.sh
 from __future__ import annotations
 
 
-from ..backend import get_backend
+import numpy as np
+
+from ..backend import get_backend, scatter_reduce
 from ..errors import ShapeError
 from .base import Op, add_tangents
 
@@ -107,4 +109,65 @@ class Einsum(Op):
             if t is not None:
                 xs = [t if i == k else x for i, x in enumerate(self.saved)]
                 out = add_tangents(out, xp.einsum(f"{','.join(self.subs)}->{self.out}", *xs))
+        return out
+
+
+_IDENTITY = {"amax": -np.inf, "amin": np.inf, "prod": 1}
+_UFUNC = {"amax": "maximum", "amin": "minimum", "prod": "multiply"}
+
+
+class IndexReduce(Op):
+    """x with ``src`` reduced into it at ``index`` by "amax", "amin" or "prod" (PyTorch's
+    scatter_reduce; without ``include_self`` the written places start from the identity).
+
+    amax/amin: the tied extremes share the gradient equally (as PyTorch). prod: ∂/∂v is the
+    product of the other factors of v's place, exact where some are 0. Both rules are saved
+    as one derivative per input element, dx and dsrc: vjp (g·dx, g[index]·dsrc) and jvp
+    t_x·dx + scatter-add of t_src·dsrc are then the same numbers.
+    """
+
+    def forward(self, x, src, *, index, reduce, include_self=True):
+        xp = self.xp
+        src = xp.broadcast_to(src, np.broadcast_shapes(*(i.shape for i in index))).astype(x.dtype)
+        hit = xp.zeros(x.shape, bool)
+        hit[index] = True
+        own = ~hit | include_self  # where x is one of the reduced values
+        out = xp.where(own, x, _IDENTITY[reduce]).astype(x.dtype)
+        scatter_reduce(_UFUNC[reduce], out, index, src)
+        if reduce == "prod":
+            self.save(*self._prod_rules(x, src, own, index))
+        else:
+            mine, theirs = own & (x == out), src == out[index]
+            n = mine.astype(x.dtype)
+            get_backend(n).scatter_add(n, index, theirs.astype(x.dtype))
+            self.save(mine / xp.maximum(n, 1), theirs / xp.maximum(n, 1)[index])
+        self.index, self.shape = index, x.shape
+        return out
+
+    def _prod_rules(self, x, src, own, index):
+        xp, add = self.xp, get_backend(x).scatter_add
+        vx = xp.where(own, x, 1)
+        zx, zs = vx == 0, src == 0
+        zeros = zx.astype(np.int64)  # zero factors per place
+        add(zeros, index, zs.astype(np.int64))
+        nonzero = xp.where(zx, 1, vx)  # product of the non-zero factors per place
+        scatter_reduce("multiply", nonzero, index, xp.where(zs, 1, src))
+
+        def others(v, z, n0, p):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return xp.where(n0 == 0, p / xp.where(z, 1, v), xp.where(z & (n0 == 1), p, 0))
+
+        return (xp.where(own, others(vx, zx, zeros, nonzero), 0),
+                others(src, zs, zeros[index], nonzero[index]))
+
+    def vjp(self, g):
+        dx, dsrc = self.saved
+        nx, ns = self.needs_grad
+        return (g * dx if nx else None), (g[self.index] * dsrc if ns else None)
+
+    def jvp(self, tx, tsrc):
+        dx, dsrc = self.saved
+        out = self.xp.zeros(self.shape, dx.dtype) if tx is None else tx * dx
+        if tsrc is not None:
+            get_backend(out).scatter_add(out, self.index, tsrc * dsrc)
         return out

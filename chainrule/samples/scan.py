@@ -46,6 +46,12 @@ SAMPLES = {
     "IndexPut": [Case(apply(P.IndexPut, index=(np.array([[0, 2], [1, 0]]), np.array([[0, 1], [2, 3]]))),
                       [r(3, 4), r(2, 2)], id="distinct"),
                  Case(apply(P.IndexPut, index=(np.array([2, 0]),)), [r(3, 2), r(2)], id="rows")],
+    "IndexReduce": [Case(apply(P.IndexReduce, index=IDX, reduce=red, include_self=inc),
+                         [r(4, 3), r(2, 3) if red != "prod" else with_zeros(2, 3)],
+                         id=f"{red},include_self={inc}")
+                    for red in ("amax", "amin", "prod") for inc in (True, False)]
+    + [Case(apply(P.IndexReduce, index=IDX, reduce="prod"), [with_zeros(4, 3, zeros=4), r(2, 3)],
+            id="prod-zeros-in-x")],
     "Einsum": [Case(apply(P.Einsum, spec=s), [r(*a) for a in shapes], id=s)
                for s, shapes in [("ij,jk->ik", [(2, 3), (3, 4)]), ("ij->", [(2, 3)]),
                                  ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,i", [(4,), (4,)]),
