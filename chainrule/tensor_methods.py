@@ -21,7 +21,19 @@ from .errors import AxisError, ConfigError, DTypeError, ShapeError
 
 class OpMethods:
     """The op-family methods of :class:`~chainrule.tensor.ArrayLike`; they use its ``_apply``,
-    ``_value``, ``_const`` and operators."""
+    ``_value``, ``_const`` and operators.
+
+    >>> from chainrule import Tensor
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x.gather(1, [[1], [0]]).tolist()
+    [[2.0], [3.0]]
+    >>> values, indices = Tensor([3.0, 1.0, 2.0]).sort()
+    >>> indices.tolist()
+    [1, 2, 0]
+    >>> x.prod(dim=1).sum().backward()
+    >>> x.grad.tolist()
+    [[2.0, 1.0], [4.0, 3.0]]
+    """
 
     __slots__ = ()
 
@@ -53,7 +65,7 @@ class OpMethods:
     def remainder(self, other): return self._apply(P.Remainder, self, other)
     def reciprocal(self): return 1 / _floated(self)
     def rsqrt(self): return 1 / _floated(self).sqrt()
-    def square(self): return self * self
+    def square(self): return self * self if self.dtype.kind != "b" else self._const(self._value() * 1)
     __mod__ = remainder
     def __rmod__(self, o): return self._apply(P.Remainder, o, self)
 

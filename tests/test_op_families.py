@@ -41,6 +41,8 @@ def test_float_functions_of_ints_are_float32_and_rounding_keeps_ints():
     assert i.reciprocal().dtype == np.float32 and i.rsqrt().dtype == np.float32
     assert i.floor().dtype == np.int64 and Tensor([2, 0, -3]).sign().tolist() == [1, 0, -1]
     assert Tensor([1.5], dtype="float64").sin().dtype == np.float64
+    b = Tensor([True, False])
+    assert b.sign().tolist() == [True, False] and b.square().dtype == np.int64  # as PyTorch
 
 
 def test_dim_and_axis_spellings_agree_and_conflicts_raise():

@@ -239,7 +239,7 @@ class _Step(Op, register=False):
 class Sign(_Step):
     """sign x ∈ {−1, 0, 1} (0 for NaN, as PyTorch)."""
     f = staticmethod(lambda xp, x: xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype)
-                     if x.dtype.kind == "f" else xp.sign(x))
+                     if x.dtype.kind == "f" else x.copy() if x.dtype.kind == "b" else xp.sign(x))
 
 
 class Floor(_Step):
