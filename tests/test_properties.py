@@ -24,7 +24,7 @@ try:
 except ImportError:  # the NumPy references still run
     torch = None
 
-FEW = settings(max_examples=25, deadline=None, derandomize=True, database=None)
+FEW = settings(max_examples=15, deadline=None, derandomize=True, database=None)
 SAMPLES = collect()
 REGISTRY = [(name, case) for name in OPS for case in SAMPLES.get(name, [])[:2]]
 
@@ -32,7 +32,7 @@ REGISTRY = [(name, case) for name in OPS for case in SAMPLES.get(name, [])[:2]]
 
 
 @pytest.mark.parametrize(("name", "case"), REGISTRY, ids=[f"{n}-{c.id}" for n, c in REGISTRY])
-@settings(max_examples=5, deadline=None, derandomize=True, database=None)
+@settings(max_examples=3, deadline=None, derandomize=True, database=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_every_op_keeps_jvp_and_vjp_adjoint(name, case, seed):
     rng = np.random.default_rng(seed)
@@ -205,8 +205,8 @@ def test_scans_over_random_axes(name, data):
     y = getattr(Tensor(x), name)(dim)
     y = y[0] if isinstance(y, tuple) else y
     assert_same(y.numpy(), SCANS[name](x, axis=dim), rtol=1e-12, atol=1e-15)
-    if name == "cummax":  # off ties, where the gradient jumps
-        hypothesis.assume(len(np.unique(x)) == x.size)
+    if name == "cummax":  # off ties, where the gradient jumps (by more than the step of 1e-6)
+        hypothesis.assume(x.size < 2 or np.diff(np.sort(x.ravel())).min() > 1e-3)
     f = (lambda t: getattr(t, name)(dim)[0]) if name == "cummax" else (lambda t: getattr(t, name)(dim))
     cr.check_grad(f, x, name=name)
 
