@@ -23,6 +23,17 @@ from .forward import Dual, jvp
 from .functional import (
     cat, concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
 )
+from .functional import (  # the op families of issue 11, under PyTorch's torch.<name>
+    acos, acosh, argsort, asin, asinh, atan, atan2, atanh, bitwise_and, bitwise_not,
+    bitwise_or, bitwise_xor, ceil, chunk, copysign, cos, cosh, cummax, cummin, cumprod, cumsum, diag,
+    diagonal, einsum, erf, erfc, exp2, expm1, flip, floor, fmod, gather, index_select, isclose,
+    isfinite, isinf, isnan, lerp, log1p, log2, log10, logaddexp, logcumsumexp, logical_and,
+    logical_not, logical_or, logical_xor, masked_fill, masked_select, meshgrid, nonzero, prod,
+    reciprocal, remainder, repeat_interleave, roll, rsqrt, scatter, scatter_add,
+    scatter_reduce, sign, sin, sinh, sort, split, square, take_along_dim, tan, tile, topk, tril, triu,
+    trunc,
+)
+from .functional import all as all, any as any, round as round  # (not in __all__, see there)
 from .gradcheck import GradcheckError, check_grad, numerical_grad
 from .io import load, save
 from .ops import OPS
@@ -43,6 +54,16 @@ __all__ = [
     "check_grad", "numerical_grad", "GradcheckError",
     "softmax", "log_softmax", "logsumexp", "one_hot", "concatenate", "stack", "where",
     "maximum", "minimum",
+    # (all, any and round are importable, but not by `import *`: they would hide the builtins)
+    "acos", "acosh", "argsort", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "chunk", "copysign", "cos", "cosh", "cummax",
+    "cummin", "cumprod", "cumsum", "diag", "diagonal", "einsum", "erf", "erfc", "exp2", "expm1",
+    "flip", "floor", "fmod", "gather", "index_select", "isclose", "isfinite", "isinf", "isnan", "lerp",
+    "log1p", "log2", "log10", "logaddexp", "logcumsumexp", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "masked_fill", "masked_select", "meshgrid", "nonzero", "prod", "reciprocal",
+    "remainder", "repeat_interleave", "roll", "rsqrt", "scatter", "scatter_add",
+    "scatter_reduce", "sign", "sin", "sinh", "sort", "split", "square", "take_along_dim", "tan", "tile",
+    "topk", "tril", "triu", "trunc",
     "ChainruleError", "ShapeError", "DTypeError", "AxisError", "GraphError", "AnomalyError",
     "DataError", "ConfigError", "StateError", "FileFormatError", "FileAccessError", "BackendMismatch",
     "BackendUnavailable",

@@ -103,16 +103,22 @@ def array_module(*arrays: Any) -> Any:
     return np
 
 
-_ALLOWED = {np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_)}
+_ALLOWED = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.uint8, np.int8, np.int16,
+                                   np.int32, np.int64, np.bool_)}
 _NAMES = {"float32": np.float32, "float64": np.float64, "float": np.float32, "double": np.float64,
-          "int32": np.int32, "int64": np.int64, "long": np.int64, "bool": np.bool_}
+          "float16": np.float16, "half": np.float16, "uint8": np.uint8, "int8": np.int8,
+          "int16": np.int16, "short": np.int16, "int32": np.int32, "int": np.int32,
+          "int64": np.int64, "long": np.int64, "bool": np.bool_}
+_SUPPORTED = "float16, float32, float64, uint8, int8, int16, int32, int64, bool"
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """A user's dtype (name, NumPy type or dtype) checked against the supported set.
+    """A user's dtype (name, NumPy type or dtype) checked against the supported set (PyTorch's
+    names too: "half", "short", "int", "long", "double").
 
     Raises:
-        DTypeError: the dtype is not float32, float64, int32, int64 or bool.
+        DTypeError: the dtype is not one of float16, float32, float64, uint8, int8, int16,
+            int32, int64, bool.
 
     >>> as_dtype("double")
     dtype('float64')
@@ -122,17 +128,19 @@ def as_dtype(dtype: Any) -> np.dtype:
     except TypeError:
         dt = None
     if dt not in _ALLOWED:
-        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of "
-                         "float32, float64, int32, int64, bool")
+        raise DTypeError(f"unknown or unsupported dtype {dtype!r}; expected one of {_SUPPORTED}")
     return dt
 
 
 def as_array(data: Any, dtype: Any = None) -> Any:
     """``data`` as an array of a supported dtype, on the backend that holds it: Python floats
-    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported.
+    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported
+    (images stay uint8, as in PyTorch); uint16 and uint32 become int64 (exact), as does uint64
+    when every value fits.
 
     Raises:
-        DTypeError: an unsupported ``dtype``, or data that are not numbers.
+        DTypeError: an unsupported ``dtype``, uint64 values above 2**63 − 1, or data that are
+            not numbers.
 
     >>> as_array([1.5]).dtype, as_array([1]).dtype
     (dtype('float32'), dtype('int64'))
@@ -148,7 +156,7 @@ def as_array(data: Any, dtype: Any = None) -> Any:
             arr = arr.astype(np.float32)
     if arr.dtype not in _ALLOWED:
         if arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
+            arr = arr.astype(np.float32 if arr.dtype.itemsize <= 4 else np.float64)
         elif arr.dtype.kind in "iu":
             if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
                 raise DTypeError(f"cannot make a tensor from uint64 data holding {int(arr.max())}:"
@@ -157,7 +165,7 @@ def as_array(data: Any, dtype: Any = None) -> Any:
             arr = arr.astype(np.int64)
         else:
             raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}; expected "
-                             "numbers (float32, float64, int32, int64 or bool)")
+                             f"numbers ({_SUPPORTED})")
     return arr
 
 
@@ -212,3 +220,38 @@ def quiet_overflow() -> Any:
     """A context in which NumPy does not warn when a result overflows to ±inf (for ops whose
     infinite intermediates give exact limits, like e^−x inside σ(x)). CuPy never warns."""
     return np.errstate(over="ignore")
+
+
+def accumulate(name: str, a: Any, axis: int) -> Any:
+    """The running ``name`` ufunc ("maximum", "logaddexp", ...) along ``axis``: NumPy's
+    ``ufunc.accumulate``; elsewhere (CuPy's accumulate covers few ufuncs) a log-step scan of
+    ⌈log₂ n⌉ vectorized passes, each combining every element with the one 2^k before it."""
+    if type(a) is np.ndarray:
+        return getattr(np, name).accumulate(a, axis=axis)
+    xp = array_module(a)
+    f, a = getattr(xp, name), xp.moveaxis(a, axis, -1)
+    k = 1
+    while k < a.shape[-1]:
+        a = xp.concatenate([a[..., :k], f(a[..., k:], a[..., :-k])], axis=-1)
+        k *= 2
+    return xp.moveaxis(a, -1, axis)
+
+
+def scatter_reduce(name: str, out: Any, index: Any, src: Any) -> None:
+    """out[index] = name(out[index], src) in place, repeats included, for name "maximum",
+    "minimum" or "multiply": NumPy's ``ufunc.at``; on CuPy ``cupyx.scatter_max``/``_min``, and
+    for "multiply" (which CuPy lacks) |product| = e^(Σ log|v|) with the sign and zeros counted
+    exactly, so a few ulp away from NumPy's product."""
+    if type(out) is np.ndarray:
+        getattr(np, name).at(out, index, src)
+        return
+    xp, cpx = array_module(out), importlib.import_module("cupyx")
+    src = xp.broadcast_to(xp.asarray(src, dtype=out.dtype), np.broadcast_shapes(*(i.shape for i in index)))
+    if name != "multiply":
+        getattr(cpx, "scatter_max" if name == "maximum" else "scatter_min")(out, index, src)
+        return
+    logs, negs, zeros = (xp.zeros(out.shape, dtype) for dtype in (out.dtype, np.int64, np.int64))
+    for acc, v in ((logs, xp.log(xp.where(src == 0, 1, xp.abs(src)))), (negs, (src < 0) * 1),
+                   (zeros, (src == 0) * 1)):
+        cpx.scatter_add(acc, index, v)
+    out *= xp.where(zeros > 0, 0, xp.where(negs % 2 == 1, -1, 1) * xp.exp(logs))

@@ -45,9 +45,18 @@ def elu(x: Any, alpha: float = 1.0) -> Any:
     return apply(P.Elu, _lift(x), alpha=alpha)
 
 
-def gelu(x: Any) -> Any:
-    """GELU, tanh form."""
-    return apply(P.Gelu, _lift(x))
+def gelu(x: Any, approximate: str = "none") -> Any:
+    """GELU x = x·Φ(x), Φ the standard normal CDF: exactly by erf with ``approximate="none"``
+    (PyTorch's default), or in the tanh form with ``approximate="tanh"``.
+
+    Raises:
+        ConfigError: another ``approximate``.
+    """
+    if approximate == "none":
+        return apply(P.GeluExact, _lift(x))
+    if approximate == "tanh":
+        return apply(P.Gelu, _lift(x))
+    raise ConfigError(f"gelu: approximate={approximate!r}; expected 'none' (exact) or 'tanh'")
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Any:
@@ -136,7 +145,7 @@ def softmax(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
     """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (the last by default) (NOTES.md 3), as
     exp(z − logsumexp z): never overflows.
 
-    >>> [round(float(p), 2) for p in softmax(Tensor([2.0, 1.0, 0.0])).numpy()]  # duck, beaver, walrus
+    >>> softmax(Tensor([2.0, 1.0, 0.0])).numpy().astype(float).round(2).tolist()  # duck, beaver, walrus
     [0.67, 0.24, 0.09]
     """
     return log_softmax(x, dim_or_axis("softmax", dim, axis)).exp()
@@ -233,3 +242,138 @@ def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float32
     if y.size and (y.min() < 0 or y.max() >= n):
         raise DataError(f"one_hot: labels must lie in [0, {n}); got min {y.min()}, max {y.max()}")
     return Tensor((y[..., None] == xp.arange(n)).astype(dtype))
+
+
+# --- op families (issue 11): PyTorch's functional names over the Tensor methods -----------
+
+def sin(x): return _lift(x).sin()
+def cos(x): return _lift(x).cos()
+def tan(x): return _lift(x).tan()
+def asin(x): return _lift(x).asin()
+def acos(x): return _lift(x).acos()
+def atan(x): return _lift(x).atan()
+def atan2(y, x): return _lift(y).atan2(x)
+def sinh(x): return _lift(x).sinh()
+def cosh(x): return _lift(x).cosh()
+def asinh(x): return _lift(x).asinh()
+def acosh(x): return _lift(x).acosh()
+def atanh(x): return _lift(x).atanh()
+def erf(x): return _lift(x).erf()
+def erfc(x): return _lift(x).erfc()
+def log1p(x): return _lift(x).log1p()
+def expm1(x): return _lift(x).expm1()
+def log2(x): return _lift(x).log2()
+def log10(x): return _lift(x).log10()
+def exp2(x): return _lift(x).exp2()
+def sign(x): return _lift(x).sign()
+def floor(x): return _lift(x).floor()
+def ceil(x): return _lift(x).ceil()
+def trunc(x): return _lift(x).trunc()
+def round(x, decimals=0): return _lift(x).round(decimals)  # noqa: A001 - PyTorch's name
+def reciprocal(x): return _lift(x).reciprocal()
+def rsqrt(x): return _lift(x).rsqrt()
+def square(x): return _lift(x).square()
+def fmod(x, y): return _lift(x).fmod(y)
+def remainder(x, y): return _lift(x).remainder(y)
+def copysign(x, y): return _lift(x).copysign(y)
+def lerp(start, end, weight): return _lift(start).lerp(end, weight)
+def logaddexp(x, y): return _lift(x).logaddexp(y)
+def isnan(x): return _lift(x).isnan()
+def isinf(x): return _lift(x).isinf()
+def isfinite(x): return _lift(x).isfinite()
+def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False): return _lift(x).isclose(y, rtol, atol, equal_nan)
+def logical_and(x, y): return _lift(x).logical_and(y)
+def logical_or(x, y): return _lift(x).logical_or(y)
+def logical_xor(x, y): return _lift(x).logical_xor(y)
+def logical_not(x): return _lift(x).logical_not()
+def bitwise_and(x, y): return _lift(x).bitwise_and(y)
+def bitwise_or(x, y): return _lift(x).bitwise_or(y)
+def bitwise_xor(x, y): return _lift(x).bitwise_xor(y)
+def bitwise_not(x): return _lift(x).bitwise_not()
+
+
+def gelu_exact(x: Any) -> Any:
+    """GELU x = x·Φ(x) with Φ the standard normal CDF (PyTorch's default)."""
+    return apply(P.GeluExact, _lift(x))
+
+
+def prod(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    return _lift(x).prod(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def any(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    return _lift(x).any(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def all(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001
+    return _lift(x).all(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, dim=None, *, axis=None): return _lift(x).cumsum(dim, axis=axis)
+def cumprod(x, dim=None, *, axis=None): return _lift(x).cumprod(dim, axis=axis)
+def cummax(x, dim=None, *, axis=None): return _lift(x).cummax(dim, axis=axis)
+def cummin(x, dim=None, *, axis=None): return _lift(x).cummin(dim, axis=axis)
+def logcumsumexp(x, dim=None, *, axis=None): return _lift(x).logcumsumexp(dim, axis=axis)
+def gather(x, dim, index): return _lift(x).gather(dim, index)
+def take_along_dim(x, indices, dim=None): return _lift(x).take_along_dim(indices, dim)
+def index_select(x, dim, index): return _lift(x).index_select(dim, index)
+def scatter(x, dim, index, src=None, *, value=None): return _lift(x).scatter(dim, index, src, value=value)
+def scatter_add(x, dim, index, src): return _lift(x).scatter_add(dim, index, src)
+
+
+def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    return _lift(x).scatter_reduce(dim, index, src, reduce, include_self=include_self)
+
+
+def masked_fill(x, mask, value): return _lift(x).masked_fill(mask, value)
+def masked_select(x, mask): return _lift(x).masked_select(mask)
+def nonzero(x, *, as_tuple=False): return _lift(x).nonzero(as_tuple=as_tuple)
+def tril(x, diagonal=0): return _lift(x).tril(diagonal)
+def triu(x, diagonal=0): return _lift(x).triu(diagonal)
+def diag(x, diagonal=0): return _lift(x).diag(diagonal)
+def diagonal(x, offset=0, dim1=0, dim2=1): return _lift(x).diagonal(offset, dim1, dim2)
+def split(x, split_size_or_sections, dim=0): return _lift(x).split(split_size_or_sections, dim)
+def chunk(x, chunks, dim=0): return _lift(x).chunk(chunks, dim)
+def tile(x, dims): return _lift(x).tile(dims)
+def repeat_interleave(x, repeats, dim=None): return _lift(x).repeat_interleave(repeats, dim)
+def roll(x, shifts, dims=None): return _lift(x).roll(shifts, dims)
+def flip(x, dims): return _lift(x).flip(dims)
+def sort(x, dim=-1, descending=False, stable=False): return _lift(x).sort(dim, descending, stable)
+def argsort(x, dim=-1, descending=False, stable=False): return _lift(x).argsort(dim, descending, stable)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+    return _lift(x).topk(k, dim, largest, sorted)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+    """Coordinate grids: the i-th output varies along axis i ("ij", PyTorch's default) or, for
+    the first two, along axes 1 and 0 ("xy", NumPy's default)."""
+    ts = [_lift(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+                             else tensors)]
+    if indexing not in ("ij", "xy"):
+        raise ConfigError(f"meshgrid: indexing={indexing!r}; expected 'ij' or 'xy'")
+    for t in ts:
+        if t.ndim > 1:
+            raise ConfigError(f"meshgrid: expected 0-d or 1-d tensors; got shape {t.shape}")
+    sizes = [t.size for t in ts]
+    if indexing == "xy" and len(ts) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for k, t in enumerate(ts):
+        axis = (1 - k if k < 2 else k) if indexing == "xy" and len(ts) > 1 else k
+        shape = [1] * len(ts)
+        shape[axis] = t.size
+        out.append(t.reshape(shape).broadcast_to(sizes))
+    return tuple(out)
+
+
+def einsum(spec: str, *operands: Any) -> Any:
+    """``numpy.einsum`` as one differentiable node: einsum("ij,jk->ik", a, b) is a @ b.
+
+    >>> einsum("i,i->", Tensor([1.0, 2.0]), Tensor([3.0, 4.0])).item()
+    11.0
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return apply(P.Einsum, *[_lift(o) for o in operands], spec=spec)

@@ -18,8 +18,9 @@ from .backend import array_module, as_array, as_dtype, backend_named, get_backen
 from .engine import MODE, backward, check_finite, next_seq, op_error
 from .errors import ConfigError, DTypeError, GraphError, ShapeError
 from .reductions import Reductions, Size, check_axis, dim_args
+from .tensor_methods import OpMethods
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
 _DEVICES = ("numpy", "cpu", "cupy", "cuda", "gpu")
 _DTYPE_NAMES = ("float16", "half", "float32", "float", "float64", "double", "int32", "int",
                 "int64", "long", "bool", "uint8", "int8", "int16")
@@ -31,9 +32,11 @@ def to_array(data: Any, dtype: Any = None) -> Any:
     return as_array(array_of(data), dtype)
 
 
-class ArrayLike(Reductions):
+class ArrayLike(Reductions, OpMethods):
     """The operator surface shared by Tensor and Dual: each method names one primitive or
-    composite, and ``type(self)._apply`` runs it in that type's mode."""
+    composite, and ``type(self)._apply`` runs it in that type's mode. The op families of
+    issue 11 (sin, prod, cumsum, gather, sort, ...) come from the mixin
+    :class:`~chainrule.tensor_methods.OpMethods`."""
 
     __slots__ = ()
     __array_priority__ = 1000  # ndarray + Tensor defers to Tensor.__radd__
@@ -246,8 +249,26 @@ def _convert(args: Sequence[Any], arrays: list) -> None:
             continue
         if ref is not None and ref.dtype.kind == "f" and isinstance(a, (int, float)):
             arrays[i] = ref.dtype.type(a)  # 2 * float32 tensor stays float32
+        elif ref is not None and ref.dtype.kind != "f" and isinstance(a, float):
+            _int_with_float(args, arrays, i, a)
+        elif ref is not None and ref.dtype.kind in "iu" and type(a) is int and _fits(a, ref.dtype):
+            arrays[i] = ref.dtype.type(a)  # uint8 image + 1 stays uint8, as in PyTorch
         else:
             arrays[i] = to_array(a)
+
+
+def _int_with_float(args: Sequence[Any], arrays: list, i: int, a: float) -> None:
+    """An integer or bool tensor with a Python float computes in float32, as in PyTorch
+    (NumPy would make float64)."""
+    for j, b in enumerate(args):
+        if isinstance(b, Tensor) and arrays[j].dtype.kind != "f":
+            arrays[j] = arrays[j].astype(np.float32)
+    arrays[i] = np.float32(a)
+
+
+def _fits(a: int, dtype: np.dtype) -> bool:
+    info = np.iinfo(dtype)
+    return info.min <= a <= info.max
 
 
 class Tensor(ArrayLike):

@@ -364,6 +364,15 @@ def scatter_add(a: ndarray, slices: Any, value: Any) -> None:
     np.add.at(a._a, _in(slices, "cupyx.scatter_add"), _in(value, "cupyx.scatter_add"))
 
 
+def _scatter(name: str, ufunc: Any) -> Any:
+    def scatter(a: ndarray, slices: Any, value: Any) -> None:
+        if type(a) is not ndarray:
+            raise DeviceLeak(f"cupyx.{name}: a must be a cupy array; got {type(a).__name__}")
+        ufunc.at(a._a, _in(slices, f"cupyx.{name}"), _in(value, f"cupyx.{name}"))
+    scatter.__doc__ = f"``cupyx.{name}``"
+    return scatter
+
+
 _stride_tricks = _namespace("cupy.lib.stride_tricks", np.lib.stride_tricks)
 CUPY = _namespace("cupy", np, {
     "ndarray": ndarray, "asnumpy": asnumpy, "get_array_module": get_array_module,
@@ -374,6 +383,8 @@ CUPY = _namespace("cupy", np, {
 })
 CUPYX = types.ModuleType("cupyx")
 CUPYX.scatter_add = scatter_add
+CUPYX.scatter_max = _scatter("scatter_max", np.maximum)
+CUPYX.scatter_min = _scatter("scatter_min", np.minimum)
 
 
 def modules() -> dict[str, types.ModuleType]:

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import chainrule
 
-CORE = ["tensor.py", "reductions.py", "engine.py", "autograd.py", "forward.py", "backend.py", "ops"]
-# Lines of code (no blank lines, comments or docstrings). 1,500 until issue 11 gave the Tensor
-# PyTorch's meanings (dim/keepdim beside axis/keepdims, (values, indices) reductions, the nan/inf
-# of degenerate reductions, graph-keeping casts): about 200 lines, most of them argument handling.
-# +25 for issue 12's ConvTranspose, the one primitive for transposed convolutions (Conv's adjoint).
-BUDGET = 1775
+CORE = ["tensor.py", "reductions.py", "tensor_methods.py", "engine.py", "autograd.py", "forward.py",
+        "backend.py", "ops"]
+# Lines of code: no blank lines, comments or docstrings. 1,500 until issue 11, which gave the
+# Tensor PyTorch's meanings (dim/keepdim beside axis/keepdims, (values, indices) reductions, the
+# nan/inf of degenerate reductions, graph-keeping casts: about 200 lines, most of them argument
+# handling) and the op families (about 750: 31 primitives with their rules in ops/math.py,
+# ops/scan.py, ops/index.py; backend's accumulate and scatter_reduce, the CuPy spellings; the
+# ~90 PyTorch-named Tensor methods of tensor_methods.py; PyTorch's dtypes). +25 for issue 12's
+# ConvTranspose, the one primitive for transposed convolutions (Conv's adjoint).
+BUDGET = 2550
 
 
 def code_lines(path: Path) -> int:

@@ -52,7 +52,7 @@ def test_tensor_dataset_len_getitem_and_dtypes():
     assert ds.arrays[0].dtype == np.float32 and ds.arrays[1].dtype == np.int64
     assert ds.arrays[0] is X  # no copy of arrays that are already fine
     # a dtype a Tensor cannot hold becomes its supported counterpart, once, here
-    assert TensorDataset(np.zeros((2, 2), np.uint8)).arrays[0].dtype == np.int64
+    assert TensorDataset(np.zeros((2, 2), np.uint8)).arrays[0].dtype == np.uint8  # as PyTorch
 
 
 @pytest.mark.parametrize("arrays, needle", [

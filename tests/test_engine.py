@@ -261,8 +261,8 @@ def test_integer_tensors_cannot_require_grad():
 
 
 def test_unknown_dtype():
-    with pytest.raises(cr.DTypeError, match="float16.*expected one of"):
-        Tensor([1.0], dtype="float16")
+    with pytest.raises(cr.DTypeError, match="bfloat16.*expected one of"):
+        Tensor([1.0], dtype="bfloat16")
     with pytest.raises(cr.DTypeError, match="complex"):
         Tensor(np.array([1j]))
 

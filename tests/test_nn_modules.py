@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -295,7 +297,7 @@ X = np.array([-3.0, -0.5, 0.0, 0.5, 3.0])
     ("leaky_relu", nn.LeakyReLU(), np.where(X > 0, X, 0.01 * X)),
     ("softplus", nn.Softplus(), np.log1p(np.exp(X))),
     ("elu", nn.ELU(), np.where(X >= 0, X, np.expm1(X))),
-    ("gelu", nn.GELU(), 0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3)))),
+    ("gelu", nn.GELU(), 0.5 * X * (1 + np.vectorize(math.erf)(X / np.sqrt(2)))),  # PyTorch's default
     ("identity", nn.Identity(), X),
 ])
 def test_activation_modules_and_names(name, module, expected):
@@ -308,6 +310,8 @@ def test_activation_modules_and_names(name, module, expected):
 def test_activation_parameters_and_softmax_modules():
     np.testing.assert_allclose(nn.LeakyReLU(0.2)(Tensor(X)).data, np.where(X > 0, X, 0.2 * X))
     np.testing.assert_allclose(nn.ELU(2.0)(Tensor(X)).data, np.where(X >= 0, X, 2 * np.expm1(X)))
+    np.testing.assert_allclose(nn.GELU(approximate="tanh")(Tensor(X)).data,
+                               0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3))))
     z = np.array([[1.0, 2.0], [3.0, 5.0]])
     e = np.exp(z - z.max(axis=0))
     np.testing.assert_allclose(nn.Softmax(axis=0)(Tensor(z)).data, e / e.sum(axis=0))

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import functional as F
 from ..errors import ConfigError
+from ..validate import check_choice
 from .module import Module
 
 
@@ -102,15 +103,23 @@ class ELU(Module):
 
 
 class GELU(Module):
-    """GELU in its tanh form, ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    """GELU x = x·Φ(x), Φ the standard normal CDF: exact (erf) by default, as PyTorch's
+    ``approximate="none"``; ``approximate="tanh"`` gives ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
 
     >>> from chainrule import Tensor
     >>> GELU()(Tensor([0.0])).item()
     0.0
     """
 
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = check_choice(approximate, "approximate", "GELU", ("none", "tanh"))
+
     def forward(self, x: Any) -> Any:
-        return F.gelu(x)
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Softmax(Module):

@@ -11,6 +11,13 @@ from .norm import Normalize
 from .recurrent import Gru, Lstm
 from .reduce import LogSumExp, Max, SoftmaxCrossEntropy, Sum, logsumexp_and_softmax
 from .shape import BroadcastTo, Concatenate, GetItem, Pad, Reshape, Transpose
+from .math import (
+    Acos, Acosh, Asin, Asinh, Atan, Atan2, Atanh, Ceil, Cos, Cosh, Erf, Erfc, Exp2, Expm1, Floor,
+    Fmod, GeluExact, LogAddExp, Log10, Log1p, Log2, Remainder, Round, Sign, Sin, Sinh, Tan, Trunc,
+    erf_and_erfc,
+)
+from .scan import Cummax, Cumprod, Cumsum, LogCumSumExp, Prod, along, cummax_indices
+from .index import Einsum, IndexAdd, IndexPut, IndexReduce
 
 __all__ = [
     "ACTIVATIONS", "OPS", "Op", "add_tangents", "stable_sigmoid",
@@ -19,4 +26,10 @@ __all__ = [
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",
     "logsumexp_and_softmax", "Conv", "ConvTranspose", "MaxPool", "Normalize", "Gru", "Lstm", "BroadcastTo",
     "Concatenate", "GetItem", "Pad", "Reshape", "Transpose",
+    "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atan2", "Atanh", "Ceil", "Cos", "Cosh", "Erf", "Erfc",
+    "Exp2", "Expm1", "Floor", "Fmod", "GeluExact", "LogAddExp", "Log10", "Log1p", "Log2", "Remainder",
+    "Round",
+    "Sign", "Sin", "Sinh", "Tan", "Trunc", "erf_and_erfc",
+    "Cummax", "Cumprod", "Cumsum", "LogCumSumExp", "Prod", "along", "cummax_indices",
+    "Einsum", "IndexAdd", "IndexPut", "IndexReduce",
 ]

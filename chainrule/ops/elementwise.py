@@ -6,8 +6,13 @@ import math
 from typing import Any
 from collections.abc import Callable
 
+import numpy as np
+
 from ..backend import quiet_overflow
 from .base import Op, add_tangents
+
+
+_F64 = np.dtype(np.float64)
 
 
 def _neg(t: Any) -> Any:
@@ -79,6 +84,8 @@ class Div(Op):
 
     def forward(self, x, y):
         out = x / y
+        if out.dtype is _F64 and x.dtype.kind != "f" and y.dtype.kind != "f":
+            out = out.astype(np.float32)  # int / int is float32, as in PyTorch
         self.save(y, out)
         return out
 
