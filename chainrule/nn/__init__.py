@@ -18,7 +18,8 @@ from .conv import Conv1d, Conv2d
 from .embedding import Embedding
 from .layers import Dropout, Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, get_loss
-from .module import Buffer, LoadResult, Module, ModuleList, Parameter, Sequential
+from .container import ModuleDict, ModuleList, Sequential
+from .module import Buffer, LoadResult, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
