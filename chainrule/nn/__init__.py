@@ -10,13 +10,14 @@
 
 from . import functional, init
 from .activation import (
-    ACTIVATIONS, ELU, GELU, HIDDEN_ACTIVATIONS, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax,
-    Softplus, Tanh, get_activation,
+    ACTIVATIONS, CELU, ELU, GELU, HIDDEN_ACTIVATIONS, SELU, Hardsigmoid, Hardswish, Identity,
+    LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, Sigmoid, SiLU, Softmax, Softmin,
+    Softplus, Softsign, Tanh, get_activation,
 )
 from .init import SymmetryWarning
 from .conv import Conv1d, Conv2d
 from .embedding import Embedding
-from .layers import Dropout, Flatten, Identity, Linear
+from .layers import Dropout, Flatten, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, get_loss
 from .container import ModuleDict, ModuleList, Sequential
 from .module import Buffer, LoadResult, Module, Parameter
@@ -28,9 +29,11 @@ from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "functional", "init",
-    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "LoadResult",
+    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "LoadResult",
     "Linear", "Flatten", "Dropout", "Identity",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",
+    "SiLU", "Mish", "Hardswish", "Hardsigmoid", "SELU", "CELU", "PReLU", "LogSigmoid",
+    "Softsign", "Softmin",
     "get_activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS",
     "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "get_loss",
     "SymmetryWarning",

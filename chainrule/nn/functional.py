@@ -23,7 +23,7 @@ from ..backend import array_module, get_backend, is_array, is_device
 from ..errors import DataError, ShapeError
 from ..validate import check_choice, check_number
 from ..functional import (
-    elu, exp, gelu, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
+    elu, exp, leaky_relu, linear, log, log_softmax, logsumexp, one_hot, relu, sigmoid,
     softmax, softplus, tanh,
 )
 from ..random import get_rng
@@ -380,7 +380,8 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
 
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "softmax",
-    "log_softmax", "logsumexp", "exp", "log", "linear", "one_hot",
+    "log_softmax", "silu", "mish", "hardswish", "hardsigmoid", "selu", "celu", "prelu",
+    "logsigmoid", "softsign", "softmin", "logsumexp", "exp", "log", "linear", "one_hot",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "log_likelihood",
     "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
     "nll_loss", "dropout",
@@ -388,5 +389,8 @@ __all__ = [
 
 
 # Layers' functional forms, defined beside their modules (imported last: they use the above).
+from .activation import (  # noqa: E402, F401
+    celu, gelu, hardsigmoid, hardswish, logsigmoid, mish, prelu, selu, silu, softmin, softsign,
+)
 from .conv import conv, conv1d, conv2d  # noqa: E402, F401
 from .pooling import adaptive_avg_pool, avg_pool, max_pool  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Dropout, Identity."""
+"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Unflatten, Dropout
+and channel dropout (Identity lives with the activations and is re-exported here)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..random import get_rng
 from ..tensor import Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
 from . import init as I
+from .activation import Identity
 from .module import Module, Parameter
 
 
@@ -127,17 +129,6 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-class Identity(Module):
-    """Returns its input (an identity output unit for regression, NOTES.md 1).
-
-    >>> Identity()(Tensor([3.0])).item()
-    3.0
-    """
-
-    def forward(self, x: Any) -> Any:
-        return x
 
 
 __all__ = ["Linear", "Flatten", "Dropout", "Identity"]
