@@ -18,7 +18,10 @@ from .init import SymmetryWarning
 from .conv import Conv1d, Conv2d
 from .embedding import Embedding
 from .layers import Dropout, Flatten, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, get_loss
+from .loss import (
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+    SmoothL1Loss, get_loss,
+)
 from .container import ModuleDict, ModuleList, Sequential
 from .module import Buffer, LoadResult, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -35,7 +38,8 @@ __all__ = [
     "SiLU", "Mish", "Hardswish", "Hardsigmoid", "SELU", "CELU", "PReLU", "LogSigmoid",
     "Softsign", "Softmin",
     "get_activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS",
-    "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "get_loss",
+    "BCELoss", "BCEWithLogitsLoss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "L1Loss",
+    "HuberLoss", "SmoothL1Loss", "KLDivLoss", "get_loss",
     "SymmetryWarning",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
