@@ -212,7 +212,8 @@ def _class_indices(where: str, scores: Any, target: Any, ignore_index: int | Non
     if is_device(t) or is_device(scores.data if type(scores) is Tensor else array_of(scores)):
         return _device_class_indices(where, scores, t, ignore_index)
     n_classes = scores.shape[-1] if scores.ndim else 0
-    if t.dtype.kind in "iu" and t.shape == scores.shape[:-1] and t.size:
+    if t.dtype.kind in "iu" and t.shape == scores.shape[:-1] and t.size \
+            and not (ignore_index is not None and 0 <= ignore_index < n_classes):
         # The usual case, checked with one reduction: seen as unsigned, a negative label is
         # huge, so max < C says 0 <= t < C (the message below still names both ends).
         if int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]), axis=None)) < n_classes:
@@ -257,6 +258,7 @@ def _device_class_indices(where: str, scores: Any, t: Any, ignore_index: int | N
     s = array_of(scores)
     bk = get_backend(s)
     if type(t) is type(s) and t.dtype.kind in "iu" and t.shape == s.shape[:-1] and t.size \
+            and not (ignore_index is not None and 0 <= ignore_index < s.shape[-1]) \
             and int(t.view(_UNSIGNED[t.dtype.itemsize]).max()) < s.shape[-1]:
         return t.astype(bk.xp.intp, copy=False), None
     host = get_backend(t).asnumpy(t)
