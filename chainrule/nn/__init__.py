@@ -17,7 +17,7 @@ from .activation import (
 from .init import SymmetryWarning
 from .conv import Conv1d, Conv2d
 from .embedding import Embedding
-from .layers import Dropout, Flatten, Linear
+from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Linear, Unflatten
 from .loss import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
     SmoothL1Loss, get_loss,
@@ -33,7 +33,7 @@ from .recurrent import GRU, LSTM, RNN
 __all__ = [
     "functional", "init",
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "LoadResult",
-    "Linear", "Flatten", "Dropout", "Identity",
+    "Linear", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "Identity",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "ELU", "GELU", "Softmax", "LogSoftmax",
     "SiLU", "Mish", "Hardswish", "Hardsigmoid", "SELU", "CELU", "PReLU", "LogSigmoid",
     "Softsign", "Softmin",

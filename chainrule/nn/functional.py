@@ -433,17 +433,68 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
     return x * mask
 
 
+def _channel_dropout(where: str, x: Any, p: float, training: bool, rng: Any, rank: int) -> Any:
+    """Zero whole channels: one draw per (example, channel) of an (N, C, *) input with
+    ``rank`` spatial axes (or an unbatched (C, *) one), survivors scaled by 1/(1 − p)."""
+    p = check_number(p, "p", where, low=0, high=1, label="dropout probability p")
+    x = _lift(x)
+    if x.ndim not in (rank + 1, rank + 2):
+        raise ShapeError(f"{where}: expected an input of shape (N, C{', L' if rank == 1 else ', H, W'})"
+                         f" or without N; got shape {tuple(x.shape)}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    v = array_of(x)
+    lead = x.shape[:x.ndim - rank]
+    keep = get_rng(rng).random(lead) >= p
+    mask = (keep.astype(v.dtype) * v.dtype.type(1.0 / (1.0 - p))).reshape(lead + (1,) * rank)
+    if is_device(v):
+        mask = get_backend(v).xp.asarray(mask)  # drawn on the host: same masks on any backend
+    return x * mask
+
+
+def dropout1d(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Any:
+    """Channel dropout of (N, C, L) (or (C, L)) inputs: each channel of each example is zeroed
+    with probability ``p``, the rest scaled by 1/(1 − p) (PyTorch's ``dropout1d``).
+
+    Raises:
+        ConfigError: ``p`` outside [0, 1].
+        ShapeError: an input that is not 2-D or 3-D.
+
+    >>> y = dropout1d(Tensor(np.ones((1, 4, 3))), 0.5, rng=0)
+    >>> sorted(set(y.numpy().ravel().tolist()))
+    [0.0, 2.0]
+    """
+    return _channel_dropout("dropout1d", x, p, training, rng, 1)
+
+
+def dropout2d(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> Any:
+    """Channel dropout of (N, C, H, W) (or (C, H, W)) inputs: whole feature maps are zeroed
+    with probability ``p``, the rest scaled by 1/(1 − p) (PyTorch's ``dropout2d``; a 3-D
+    input is an unbatched image here, where PyTorch still reads it as (N, C, L) with a
+    warning: use :func:`dropout1d` for that).
+
+    Raises:
+        ConfigError: ``p`` outside [0, 1].
+        ShapeError: an input that is not 3-D or 4-D.
+    """
+    return _channel_dropout("dropout2d", x, p, training, rng, 2)
+
+
 __all__ = [
     "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "elu", "gelu", "softmax",
     "log_softmax", "silu", "mish", "hardswish", "hardsigmoid", "selu", "celu", "prelu",
     "logsigmoid", "softsign", "softmin", "logsumexp", "exp", "log", "linear", "one_hot",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "log_likelihood",
     "log_likelihood_with_logits", "mse_loss", "half_sum_squared_error", "cross_entropy",
-    "nll_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div", "dropout",
+    "nll_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div", "dropout", "dropout1d",
+    "dropout2d", "pad",
 ]
 
 
 # Layers' functional forms, defined beside their modules (imported last: they use the above).
+from .padding import pad  # noqa: E402, F401
 from .objectives import huber_loss, kl_div, l1_loss, smooth_l1_loss  # noqa: E402, F401
 from .activation import (  # noqa: E402, F401
     celu, gelu, hardsigmoid, hardswish, logsigmoid, mish, prelu, selu, silu, softmin, softsign,
