@@ -24,11 +24,15 @@ from .loss import (
 )
 from .container import ModuleDict, ModuleList, Sequential
 from .module import Buffer, LoadResult, Module, Parameter
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import (
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+)
 from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
 )
 from .recurrent import GRU, LSTM, RNN
+from .hooks import RemovableHandle
+from .summary import SummaryRow, summary
 
 __all__ = [
     "functional", "init",
@@ -43,5 +47,6 @@ __all__ = [
     "SymmetryWarning",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-    "Embedding", "RNN", "LSTM", "GRU",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "Embedding", "RNN", "LSTM", "GRU", "summary", "SummaryRow", "RemovableHandle",
 ]
