@@ -253,7 +253,12 @@ class _InstanceNorm(Module):
         where = type(self).__name__
         self.num_features = check_number(num_features, "num_features", where, low=1, integer=True)
         self.eps = check_number(eps, "eps", where, low=0, low_open=True)
-        if momentum is not None:  # (None: a cumulative average)
+        if momentum is None and track_running_stats:
+            raise ConfigError(f"{where}: momentum=None with track_running_stats=True: PyTorch's "
+                              "InstanceNorm then never updates its running statistics (it "
+                              "passes momentum 0), not a cumulative average; give a momentum "
+                              "in [0, 1]")
+        if momentum is not None:
             momentum = check_number(momentum, "momentum", where, low=0, high=1)
         self.momentum = momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
@@ -263,6 +268,7 @@ class _InstanceNorm(Module):
         if track_running_stats:
             self.running_mean = Buffer(np.zeros(num_features, dt))
             self.running_var = Buffer(np.ones(num_features, dt))
+            # PyTorch registers it and never counts (its instance_norm leaves it at 0)
             self.num_batches_tracked = Buffer(np.zeros((), np.int64))
 
     def forward(self, x: Any) -> Any:
@@ -298,11 +304,9 @@ class _InstanceNorm(Module):
 
     def _update(self, mean: Any, var: Any) -> None:
         """running = (1 − m)·running + m·(the batch's mean of the instance statistics, the
-        variance unbiased), as PyTorch; a cumulative average when momentum is None."""
+        variance unbiased), as PyTorch."""
+        m = self.momentum
         with no_grad():
-            self.num_batches_tracked.data += 1  # in place: the buffer stays a 0-d array
-            m = self.momentum if self.momentum is not None \
-                else 1.0 / float(self.num_batches_tracked.data)
             for buf, new in ((self.running_mean.data, mean), (self.running_var.data, var)):
                 buf *= 1.0 - m
                 buf += m * new
@@ -322,13 +326,14 @@ class InstanceNorm1d(_InstanceNorm):
     Args:
         num_features: C.
         eps: ε added to the variance.
-        momentum: m (None: a cumulative average).
+        momentum: m (None only without running statistics: see Raises).
         affine: learn γ (``weight``) and β (``bias``) per channel.
         track_running_stats: keep running statistics for evaluation.
         dtype: float32 (default) or float64.
 
     Raises:
-        ConfigError: invalid num_features, eps or momentum.
+        ConfigError: invalid num_features, eps or momentum; momentum None with running
+            statistics (PyTorch then silently never updates them).
         ShapeError: (when called) an input of the wrong rank or channel count, or one value
             per channel where instance statistics are used.
 

@@ -69,6 +69,9 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float | None 
     for axis, (lo, hi) in sorted(pairs.items()):
         if lo == 0 and hi == 0:
             continue
+        if lo < 0 or hi < 0:  # a negative size crops, first (as PyTorch's circular mode)
+            n = x.shape[axis]
+            x = x[(slice(None),) * axis + (slice(max(-lo, 0), n - max(-hi, 0)),)]
         n = x.shape[axis]
         plo, phi = max(lo, 0), max(hi, 0)
         if mode == "reflect" and (plo >= n or phi >= n) or mode == "circular" \
@@ -77,9 +80,8 @@ def pad(x: Any, pad: Sequence[int], mode: str = "constant", value: float | None 
                     "replicate": "of a non-empty"}[mode]
             raise ShapeError(f"pad: {mode} padding ({lo}, {hi}) of dimension {axis} must be "
                              f"{rule} its length {n} (input shape {tuple(x.shape)})")
-        idx = _index(mode, n, plo, phi)
-        idx = idx[max(-lo, 0):len(idx) - max(-hi, 0)]  # a negative size crops
-        x = x[(slice(None),) * axis + (xp.asarray(idx),)]
+        if plo or phi:
+            x = x[(slice(None),) * axis + (xp.asarray(_index(mode, n, plo, phi)),)]
     return x
 
 
