@@ -170,6 +170,23 @@ def _encoder_layer(a: dict[str, Any]) -> int:
     return attention + 2 * d * ff + (ff + d) * b + 2 * (d + d * b)  # two linears, two norms
 
 
+def _weighted_loss(a: dict[str, Any]) -> int:
+    """A loss's class weights (and BCE's pos_weight): buffers of the lengths given."""
+    n = 0
+    for k in ("weight", "pos_weight"):
+        v = a.get(k)
+        if v is not None:
+            if not isinstance(v, list):
+                raise FileFormatError(f"expected a list of {k} values; got {type(v).__name__}")
+            n += len(v)
+    return n
+
+
+def _instance_norm(a: dict[str, Any]) -> int:
+    c = _dim(a["num_features"])
+    return 2 * c * _flag(a["affine"]) + (2 * c + 1) * _flag(a["track_running_stats"])
+
+
 def _rnn(a: dict[str, Any], gates: int) -> int:
     i, h, layers = _dim(a["input_size"]), _dim(a["hidden_size"]), _dim(a["num_layers"], 1)
     return gates * h * (i + (layers - 1) * h + layers * (h + 2 * _flag(a["bias"])))
@@ -196,6 +213,11 @@ SIZE_RULES = {
     "ConvTranspose2d": lambda a: _conv_transpose(a, 2),
     "ConvTranspose3d": lambda a: _conv_transpose(a, 3),
     "MultiheadAttention": _attention, "TransformerEncoderLayer": _encoder_layer,
+    "GroupNorm": lambda a: 2 * _dim(a["num_channels"]) * _flag(a["affine"]),
+    "InstanceNorm1d": _instance_norm, "InstanceNorm2d": _instance_norm,
+    "PReLU": lambda a: _dim(a["num_parameters"]),
+    "BCELoss": _weighted_loss, "BCEWithLogitsLoss": _weighted_loss,
+    "CrossEntropyLoss": _weighted_loss, "NLLLoss": _weighted_loss,
     "Embedding": lambda a: _dim(a["num_embeddings"]) * _dim(a["embedding_dim"]),
     "BatchNorm1d": lambda a: _dim(a["num_features"]) * 2 * _flag(a["affine"])
     + (2 * _dim(a["num_features"]) + 1) * _flag(a["track_running_stats"]),
@@ -207,8 +229,10 @@ SIZE_RULES = {
 }
 SIZE_RULES["BatchNorm2d"] = SIZE_RULES["BatchNorm1d"]
 PARAMETER_FREE = frozenset(
-    "AdaptiveAvgPool1d AdaptiveAvgPool2d AvgPool1d AvgPool2d MaxPool1d MaxPool2d BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss MSELoss NLLLoss Dropout ELU GELU Identity LeakyReLU "
+    "AdaptiveAvgPool1d AdaptiveAvgPool2d AvgPool1d AvgPool2d MaxPool1d MaxPool2d "
+    "MSELoss L1Loss HuberLoss SmoothL1Loss KLDivLoss Dropout Dropout1d Dropout2d ELU GELU "
+    "CELU SELU SiLU Mish Hardswish Hardsigmoid LogSigmoid Softsign Softmin Unflatten ModuleDict "
+    "Identity LeakyReLU "
     "LogSoftmax ReLU Sigmoid Softmax Softplus Tanh Flatten Sequential ModuleList Module "
     "AvgPool3d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Upsample UpsamplingBilinear2d "
     "UpsamplingNearest2d".split())

@@ -235,13 +235,17 @@ register("LogSoftmax")(_simple("LogSoftmax", axis=lambda m: int(m.axis)))
 
 @register("GELU")
 def _gelu(g: Graph, layer: Any, x: str, shape: tuple) -> str:
+    exact = getattr(layer, "approximate", "tanh") == "none"
     if g.opset >= 20:
-        return g.node("Gelu", [x], "gelu", approximate="tanh")
-    # ½x(1 + tanh(√(2/π)(x + 0.044715x³))), chainrule's (and torch's approximate="tanh") form
+        return g.node("Gelu", [x], "gelu", approximate="none" if exact else "tanh")
+    half_x = g.node("Mul", [x, g.weight("half", np.array(0.5))])
+    if exact:  # ½x(1 + erf(x/√2)), torch's default approximate="none"
+        e = g.node("Erf", [g.node("Mul", [x, g.weight("rsqrt2", np.array(math.sqrt(0.5)))])])
+        return g.node("Mul", [half_x, g.node("Add", [e, g.weight("one", np.array(1.0))])], "gelu")
+    # ½x(1 + tanh(√(2/π)(x + 0.044715x³))), torch's approximate="tanh"
     x3 = g.node("Mul", [g.node("Mul", [x, x]), x])
     inner = g.node("Add", [x, g.node("Mul", [x3, g.weight("c", np.array(0.044715))])])
     th = g.node("Tanh", [g.node("Mul", [inner, g.weight("k", np.array(math.sqrt(2 / math.pi)))])])
-    half_x = g.node("Mul", [x, g.weight("half", np.array(0.5))])
     return g.node("Mul", [half_x, g.node("Add", [th, g.weight("one", np.array(1.0))])], "gelu")
 
 
@@ -402,7 +406,7 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
 
     Supported: Sequential (nested too), the models MLP, LogisticRegression and Perceptron,
     Linear (Gemm, or MatMul + Add on inputs of rank > 2), the activations (Sigmoid, Tanh,
-    ReLU, LeakyReLU, Softplus, ELU, GELU in its tanh form, Softmax, LogSoftmax), Dropout and
+    ReLU, LeakyReLU, Softplus, ELU, GELU (either form), Softmax, LogSoftmax), Dropout and
     Identity (no node), Flatten, and where chainrule has them Conv1d/2d, MaxPool1d/2d,
     AvgPool1d/2d, AdaptiveAvgPool1d/2d, BatchNorm1d/2d and LayerNorm. Other layers can be
     added with :func:`register`. The file is checked with ``onnx.checker.check_model`` and

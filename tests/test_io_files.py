@@ -204,6 +204,14 @@ SAMPLES = {
     "MaxUnpool2d": [((2,), {})], "MaxUnpool3d": [((2,), {})], "Upsample": [((), {"scale_factor": 2})],
     "UpsamplingBilinear2d": [((), {"scale_factor": 2})],
     "UpsamplingNearest2d": [((), {"scale_factor": 2})],
+    "GroupNorm": [((2, 6), {}), ((3, 6), {"affine": False})],
+    "InstanceNorm1d": [((4,), {}), ((4,), {"affine": True, "track_running_stats": True})],
+    "InstanceNorm2d": [((3,), {"affine": True})], "PReLU": [((), {}), ((5,), {})],
+    "BCELoss": [((), {}), (([1.0, 2.0],), {})],
+    "BCEWithLogitsLoss": [((), {"pos_weight": [2.0, 1.0, 3.0]}), (([1.0],), {})],
+    "CrossEntropyLoss": [((), {}), (([1.0, 2.0, 0.5],), {})], "NLLLoss": [(([1.0, 2.0],), {})],
+    "Dropout1d": [((0.2,), {})], "Dropout2d": [((0.2,), {})], "Softmin": [((1,), {})],
+    "Unflatten": [((1, (2, 3)), {})], "ModuleDict": [(({"a": nn.Linear(2, 3)},), {})],
 }
 
 

@@ -132,7 +132,7 @@ def test_layer_fed_the_wrong_number_of_features_names_it():
 
 def test_unknown_activation_lists_valid_names():
     with pytest.raises(cr.ConfigError, match="relu.*tanh|tanh.*relu"):
-        MLP([2, 2, 1], activation="swish", task="binary")
+        MLP([2, 2, 1], activation="swishy", task="binary")
     with pytest.raises(cr.ConfigError, match="'binary', 'multiclass', 'regression'"):
         MLP([2, 2, 1], task="ranking")
 

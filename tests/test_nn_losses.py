@@ -39,12 +39,12 @@ REDUCTIONS = ["mean", "sum", "none"]
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_grad_binary_cross_entropy(reduction):
-    cr.check_grad(lambda p, y: NF.binary_cross_entropy(p, y, reduction), P, YSOFT)
+    cr.check_grad(lambda p, y: NF.binary_cross_entropy(p, y, reduction=reduction), P, YSOFT)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_grad_binary_cross_entropy_with_logits(reduction):
-    cr.check_grad(lambda z, y: NF.binary_cross_entropy_with_logits(z, y, reduction), 3 * Z, YSOFT)
+    cr.check_grad(lambda z, y: NF.binary_cross_entropy_with_logits(z, y, reduction=reduction), 3 * Z, YSOFT)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS + ["half_sum"])
@@ -55,17 +55,18 @@ def test_grad_mse(reduction):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_grad_cross_entropy_indices(reduction, smoothing):
-    cr.check_grad(lambda z: NF.cross_entropy(z, LABELS, smoothing, reduction), Z)
+    cr.check_grad(lambda z: NF.cross_entropy(z, LABELS, label_smoothing=smoothing,
+                                             reduction=reduction), Z)
 
 
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_grad_cross_entropy_probabilities(smoothing):
-    cr.check_grad(lambda z, q: NF.cross_entropy(z, q, smoothing), Z, Q)
+    cr.check_grad(lambda z, q: NF.cross_entropy(z, q, label_smoothing=smoothing), Z, Q)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_grad_nll(reduction):
-    cr.check_grad(lambda lp: NF.nll_loss(lp, LABELS, reduction), np.log(P))
+    cr.check_grad(lambda lp: NF.nll_loss(lp, LABELS, reduction=reduction), np.log(P))
 
 
 def test_grad_log_likelihood_and_half_sum():
@@ -79,12 +80,13 @@ def test_grad_log_likelihood_and_half_sum():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_values_against_numpy(reduction):
     bce = -(YSOFT * np.log(P) + (1 - YSOFT) * np.log(1 - P))
-    np.testing.assert_allclose(NF.binary_cross_entropy(Tensor(P), YSOFT, reduction).data,
+    np.testing.assert_allclose(NF.binary_cross_entropy(Tensor(P), YSOFT, reduction=reduction).data,
                                _np_reduce(bce, reduction), rtol=1e-12)
     s = 1 / (1 + np.exp(-Z))
     bcel = -(YSOFT * np.log(s) + (1 - YSOFT) * np.log(1 - s))
-    np.testing.assert_allclose(NF.binary_cross_entropy_with_logits(Tensor(Z), YSOFT, reduction).data,
-                               _np_reduce(bcel, reduction), rtol=1e-12)
+    np.testing.assert_allclose(
+        NF.binary_cross_entropy_with_logits(Tensor(Z), YSOFT, reduction=reduction).data,
+        _np_reduce(bcel, reduction), rtol=1e-12)
     np.testing.assert_allclose(NF.mse_loss(Tensor(Z), P, reduction).data,
                                _np_reduce((Z - P) ** 2, reduction), rtol=1e-12)
     lsm = _np_log_softmax(Z)
@@ -93,7 +95,7 @@ def test_values_against_numpy(reduction):
                                _np_reduce(ce, reduction), rtol=1e-12)
     np.testing.assert_allclose(NF.cross_entropy(Tensor(Z), Q, reduction=reduction).data,
                                _np_reduce(-(Q * lsm).sum(axis=1), reduction), rtol=1e-12)
-    np.testing.assert_allclose(NF.nll_loss(Tensor(lsm), LABELS, reduction).data,
+    np.testing.assert_allclose(NF.nll_loss(Tensor(lsm), LABELS, reduction=reduction).data,
                                _np_reduce(ce, reduction), rtol=1e-12)
 
 
@@ -138,10 +140,12 @@ def test_float32_stays_float32():
 def test_modules_match_functions_and_get_loss():
     z = Tensor(Z)
     pairs = [
-        (nn.BCELoss(reduction="sum"), NF.binary_cross_entropy(Tensor(P), Y01, "sum"), (Tensor(P), Y01)),
+        (nn.BCELoss(reduction="sum"), NF.binary_cross_entropy(Tensor(P), Y01, reduction="sum"),
+         (Tensor(P), Y01)),
         (nn.BCEWithLogitsLoss(), NF.binary_cross_entropy_with_logits(z, Y01), (z, Y01)),
         (nn.MSELoss(reduction="none"), NF.mse_loss(z, P, "none"), (z, P)),
-        (nn.CrossEntropyLoss(label_smoothing=0.1), NF.cross_entropy(z, LABELS, 0.1), (z, LABELS)),
+        (nn.CrossEntropyLoss(label_smoothing=0.1), NF.cross_entropy(z, LABELS, label_smoothing=0.1),
+         (z, LABELS)),
         (nn.NLLLoss(), NF.nll_loss(z, LABELS), (z, LABELS)),
     ]
     for module, want, args in pairs:
@@ -258,21 +262,21 @@ def _torch_pair(f_ours, f_torch, *arrays, grad_of=(0,)):
 def test_torch_parity(reduction):
     torch = pytest.importorskip("torch")
     TF = torch.nn.functional
-    _torch_pair(lambda p, y: NF.binary_cross_entropy(p, y, reduction),
+    _torch_pair(lambda p, y: NF.binary_cross_entropy(p, y, reduction=reduction),
                 lambda p, y: TF.binary_cross_entropy(p, y, reduction=reduction), P, YSOFT)
-    _torch_pair(lambda z, y: NF.binary_cross_entropy_with_logits(z, y, reduction),
+    _torch_pair(lambda z, y: NF.binary_cross_entropy_with_logits(z, y, reduction=reduction),
                 lambda z, y: TF.binary_cross_entropy_with_logits(z, y, reduction=reduction),
                 5 * Z, YSOFT, grad_of=(0, 1))
     _torch_pair(lambda a, b: NF.mse_loss(a, b, reduction),
                 lambda a, b: TF.mse_loss(a, b, reduction=reduction), Z, P, grad_of=(0, 1))
     for eps in (0.0, 0.15):
-        _torch_pair(lambda z, e=eps: NF.cross_entropy(z, LABELS, e, reduction),
+        _torch_pair(lambda z, e=eps: NF.cross_entropy(z, LABELS, label_smoothing=e, reduction=reduction),
                     lambda z, e=eps: TF.cross_entropy(z, torch.tensor(LABELS), label_smoothing=e,
                                                       reduction=reduction), Z)
-        _torch_pair(lambda z, q, e=eps: NF.cross_entropy(z, q, e, reduction),
+        _torch_pair(lambda z, q, e=eps: NF.cross_entropy(z, q, label_smoothing=e, reduction=reduction),
                     lambda z, q, e=eps: TF.cross_entropy(z, q, label_smoothing=e, reduction=reduction),
                     Z, Q, grad_of=(0, 1))
-    _torch_pair(lambda lp: NF.nll_loss(lp, LABELS, reduction),
+    _torch_pair(lambda lp: NF.nll_loss(lp, LABELS, reduction=reduction),
                 lambda lp: TF.nll_loss(lp, torch.tensor(LABELS), reduction=reduction), np.log(P))
 
 

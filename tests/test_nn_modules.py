@@ -307,6 +307,12 @@ def test_activation_modules_and_names(name, module, expected):
     np.testing.assert_allclose(by_name(Tensor(X)).data, expected, rtol=1e-12)
 
 
+def test_gelu_tanh_form():  # the exact (default) form: tests/test_nn_activations.py
+    np.testing.assert_allclose(nn.GELU(approximate="tanh")(Tensor(X)).data,
+                               0.5 * X * (1 + np.tanh(np.sqrt(2 / np.pi) * (X + 0.044715 * X ** 3))),
+                               rtol=1e-12)
+
+
 def test_activation_parameters_and_softmax_modules():
     np.testing.assert_allclose(nn.LeakyReLU(0.2)(Tensor(X)).data, np.where(X > 0, X, 0.2 * X))
     np.testing.assert_allclose(nn.ELU(2.0)(Tensor(X)).data, np.where(X >= 0, X, 2 * np.expm1(X)))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from chainrule import Tensor, nn
+from chainrule import functional as F
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.models import MLP
 from chainrule.onnx import CONVERTERS, UnsupportedLayerError, export, register
@@ -62,11 +63,14 @@ ACTIVATIONS = {
     "leaky_relu": (lambda: nn.LeakyReLU(0.2), "LeakyRelu"),
     "softplus": (nn.Softplus, "Softplus"),
     "elu": (lambda: nn.ELU(0.7), "Elu"),
-    "gelu": (nn.GELU, "Tanh"),  # below opset 20 GELU is built from Tanh, Mul and Add
+    # below opset 20 GELU is built from Tanh (or Erf, the exact form), Mul and Add
+    "gelu": (lambda: nn.GELU(approximate="tanh"), "Tanh"),
     "softmax": (lambda: nn.Softmax(axis=1), "Softmax"),
     "log_softmax": (lambda: nn.LogSoftmax(axis=-1), "LogSoftmax"),
     "identity": (nn.Identity, None),
 }
+if getattr(F, "erf", None) is not None:  # the exact GELU needs erf (issue 11)
+    ACTIVATIONS["gelu_exact"] = (nn.GELU, "Erf")
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -87,9 +91,13 @@ def test_activation_parameters_are_exported(tmp_path):
     assert attrs["Elu"] == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("approximate", ["tanh", "none"])
 @pytest.mark.parametrize("opset", [13, 20])
-def test_gelu_and_softmax_across_opsets(tmp_path, opset):
-    net = nn.Sequential(nn.Linear(4, 6, rng=0), nn.GELU(), nn.Linear(6, 3, rng=1), nn.Softmax())
+def test_gelu_and_softmax_across_opsets(tmp_path, opset, approximate):
+    if approximate == "none" and getattr(F, "erf", None) is None:
+        pytest.skip("the exact GELU needs chainrule.functional.erf (issue 11)")
+    net = nn.Sequential(nn.Linear(4, 6, rng=0), nn.GELU(approximate=approximate),
+                        nn.Linear(6, 3, rng=1), nn.Softmax())
     proto = _roundtrip(net, tmp_path, (4,), opset=opset)
     assert proto.opset_import[0].version == opset
     assert ("Gelu" in _ops(proto)) == (opset >= 20)
@@ -332,7 +340,7 @@ def test_layer_norm(tmp_path, cnn, opset):
 def test_small_cnn(tmp_path, cnn):
     net = cnn.Sequential(cnn.Conv2d(1, 4, 3, padding=1, rng=0),
                          _trained_batch_norm(cnn.BatchNorm2d(4), (6, 4, 8, 8)), cnn.ReLU(),
-                         cnn.MaxPool2d(2), cnn.Conv2d(4, 8, 3, rng=1), cnn.GELU(),
+                         cnn.MaxPool2d(2), cnn.Conv2d(4, 8, 3, rng=1), cnn.GELU(approximate="tanh"),
                          cnn.AdaptiveAvgPool2d(1), cnn.Flatten(), cnn.Dropout(0.3),
                          cnn.Linear(8, 10, rng=2), cnn.LogSoftmax())
     _roundtrip(net, tmp_path, (1, 8, 8))

@@ -96,7 +96,7 @@ class BinaryHead(Head):
         return 1
 
     def loss(self, reduction: str = "mean") -> Module:
-        return BCEWithLogitsLoss(reduction)
+        return BCEWithLogitsLoss(reduction=reduction)
 
     def sample_losses(self, z: Any, Y: np.ndarray) -> Any:
         return NF.binary_cross_entropy_with_logits(z, Y, reduction="none").sum(axis=1)

@@ -1,4 +1,5 @@
-"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Dropout, Identity."""
+"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Unflatten, Dropout
+and channel dropout (Identity lives with the activations and is re-exported here)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..random import get_rng
 from ..tensor import ArrayLike, Tensor, as_dtype  # noqa: F401 - Tensor is used by the doctests
 from . import functional as NF
 from . import init as I
+from .activation import Identity
 from .module import Module, Parameter, layer_input
 
 
@@ -132,15 +134,66 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Identity(Module):
-    """Returns its input (an identity output unit for regression, NOTES.md 1).
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size``: (N, 64) → (N, 1, 8, 8), as PyTorch's
+    (one size may be −1).
 
-    >>> Identity()(Tensor([3.0])).item()
-    3.0
+    Raises:
+        ShapeError: (when called) sizes whose product is not the dimension's length.
+
+    >>> Unflatten(1, (1, 8, 8))(Tensor(np.zeros((2, 64)))).shape
+    (2, 1, 8, 8)
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...] | list[int]) -> None:
+        super().__init__()
+        self.dim = check_number(dim, "dim", "Unflatten", integer=True)
+        self.unflattened_size = tuple(check_number(n, "unflattened_size", "Unflatten", low=-1,
+                                                   integer=True) for n in unflattened_size)
+
+    def forward(self, x: Any) -> Any:
+        d = self.dim + x.ndim if self.dim < 0 else self.dim
+        if not 0 <= d < x.ndim:
+            raise ShapeError(f"Unflatten: dim {self.dim} is out of range for an input of shape "
+                             f"{tuple(x.shape)}")
+        sizes, n = self.unflattened_size, x.shape[d]
+        known = int(np.prod([s for s in sizes if s != -1]))
+        if sizes.count(-1) > 1 or (-1 not in sizes and known != n) \
+                or (-1 in sizes and (known == 0 or n % known)):
+            raise ShapeError(f"Unflatten: sizes {sizes} do not split dimension {self.dim} of "
+                             f"length {n} (input shape {tuple(x.shape)})")
+        return x.reshape(tuple(x.shape[:d]) + sizes + tuple(x.shape[d + 1:]))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Dropout1d(Dropout):
+    """Channel dropout of (N, C, L) inputs: each channel of each example is zeroed with
+    probability ``p`` (the rest scaled by 1/(1 − p)) in training; the identity in eval mode.
+    See :func:`~chainrule.nn.functional.dropout1d`.
+
+    >>> d = Dropout1d(0.5, rng=0)
+    >>> y = d(Tensor(np.ones((2, 6, 3))))
+    >>> [sorted(set(row.tolist())) for row in y.numpy()[0]][:2]   # whole channels
+    [[2.0], [0.0]]
     """
 
     def forward(self, x: Any) -> Any:
-        return x
+        return NF.dropout1d(x, self.p, self.training, self.rng)
 
 
-__all__ = ["Linear", "Flatten", "Dropout", "Identity"]
+class Dropout2d(Dropout):
+    """Channel dropout of (N, C, H, W) inputs: whole feature maps are zeroed with probability
+    ``p`` in training; the identity in eval mode. See
+    :func:`~chainrule.nn.functional.dropout2d`.
+
+    >>> Dropout2d(0.3).eval()(Tensor(np.ones((1, 2, 2, 2)))).shape
+    (1, 2, 2, 2)
+    """
+
+    def forward(self, x: Any) -> Any:
+        return NF.dropout2d(x, self.p, self.training, self.rng)
+
+
+__all__ = ["Linear", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "Identity"]

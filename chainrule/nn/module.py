@@ -1,4 +1,4 @@
-"""Module, Parameter, Buffer and the containers Sequential and ModuleList.
+"""Module, Parameter and Buffer (the containers are in :mod:`chainrule.nn.container`).
 
 Parameters are discovered, not declared twice: :meth:`Module.named_parameters` walks the
 instance's attributes in insertion order and finds :class:`Parameter`\\ s, sub-modules and
@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import functools
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..backend import array_module, backend_named, get_backend
-from ..errors import ConfigError, DTypeError, StateError
+from ..errors import ChainruleError, ConfigError, DTypeError, StateError
 from ..tensor import ArrayLike, Tensor, as_dtype, to_array
+from .hooks import HookState, RemovableHandle, add_hook, call_with_hooks
+
+#: Bookkeeping attributes that are not state (constructor arguments, hooks, non-persistent
+#: buffer names).
+_NOT_STATE = frozenset({"_init_args", "_hooks", "_non_persistent"})
 
 
 class Parameter(Tensor):
@@ -156,15 +161,127 @@ class Module:
         raise ConfigError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # NOTE: no hooks or checks here on purpose: this sits on every layer of every step.
-        return self.forward(*args, **kwargs)
+        # NOTE: one dictionary miss when no hook is registered: this sits on every layer of
+        # every step, so nothing else happens here.
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, hooks, args, kwargs)
+
+    # --- registration and hooks -------------------------------------------------------------
+
+    def _check_new_name(self, name: Any, kind: str) -> None:
+        if not isinstance(name, str) or not name or "." in name or name in _NOT_STATE:
+            raise ConfigError(f"{type(self).__name__}.register_{kind}: name must be a non-empty "
+                              f"string without '.'; got {name!r}")
+        old = self.__dict__.get(name, getattr(type(self), name, None))
+        allowed = {"buffer": Buffer, "parameter": Parameter, "module": Module}[kind]
+        if old is not None and not isinstance(old, allowed):
+            raise ConfigError(f"{type(self).__name__}.register_{kind}: attribute {name!r} "
+                              f"already exists (a {type(old).__name__})")
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        """Add a :class:`Buffer` (non-trainable state) named ``name``, as PyTorch's: an array
+        or Tensor becomes a Buffer sharing its data; None registers the name with no value.
+        A non-persistent buffer moves with :meth:`to` but is left out of :meth:`state_dict`.
+
+        Raises:
+            ConfigError: a name with a dot, empty, or taken by another kind of attribute.
+
+        >>> m = Module()
+        >>> m.register_buffer("steps", np.zeros(()))
+        >>> m.register_buffer("cache", np.ones(2), persistent=False)
+        >>> list(m.state_dict()), [n for n, _ in m.named_buffers()]
+        (['steps'], ['steps', 'cache'])
+        """
+        self._check_new_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Buffer):
+            tensor = Buffer(tensor.data if isinstance(tensor, Tensor) else tensor)
+        self.__dict__[name] = tensor
+        names = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            names.discard(name)
+        else:
+            names.add(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` (a :class:`Parameter`, or None) as attribute ``name``, as PyTorch's.
+
+        Raises:
+            ConfigError: ``param`` is not a Parameter, or a bad or taken name.
+        """
+        self._check_new_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise ConfigError(f"{type(self).__name__}.register_parameter({name!r}): expected a "
+                              f"Parameter or None; got {type(param).__name__} (wrap it: "
+                              "Parameter(data))")
+        self.__dict__[name] = param
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add ``module`` as attribute ``name`` (PyTorch's ``add_module``/``register_module``).
+
+        Raises:
+            ConfigError: ``module`` is not a Module, or a bad or taken name.
+        """
+        self._check_new_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise ConfigError(f"{type(self).__name__}.add_module({name!r}): expected a Module or "
+                              f"None; got {type(module).__name__}")
+        self.__dict__[name] = module
+
+    register_module = add_module
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(m)`` on every sub-module (children first, as PyTorch) and then on this
+        module; returns self. The usual use is initialization.
+
+        >>> from chainrule.nn import Linear, Sequential, init
+        >>> def zero_bias(m):
+        ...     if isinstance(m, Linear):
+        ...         init.zeros_(m.bias)
+        >>> Sequential(Linear(2, 2)).apply(zero_bias)[0].bias.numpy().tolist()
+        [0.0, 0.0]
+        """
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _hook_state(self) -> HookState:
+        state = self.__dict__.get("_hooks")
+        if state is None:
+            state = self.__dict__["_hooks"] = HookState()
+        return state
+
+    def register_forward_pre_hook(self, hook: Any, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; it may return new args (PyTorch's
+        rules, see :func:`chainrule.nn.hooks.call_with_hooks`). Returns a handle whose
+        ``remove()`` takes the hook off."""
+        return add_hook(self._hook_state().pre, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Any, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; it may return a new output.
+        Returns a handle whose ``remove()`` takes the hook off.
+
+        >>> from chainrule.nn import Linear
+        >>> layer = Linear(2, 3)
+        >>> shapes = []
+        >>> handle = layer.register_forward_hook(lambda m, args, out: shapes.append(out.shape))
+        >>> _ = layer(Tensor(np.zeros((4, 2), np.float32))); handle.remove()
+        >>> _ = layer(Tensor(np.zeros((1, 2), np.float32)))
+        >>> shapes
+        [(4, 3)]
+        """
+        return add_hook(self._hook_state().post, hook, prepend, with_kwargs)
 
     # --- discovery --------------------------------------------------------------------------
 
     def _items(self) -> Iterator[tuple[str, Any]]:
         """(name, object) for each Module, Parameter and Buffer held directly by this module."""
         for name, value in vars(self).items():
-            if name != "_init_args":
+            if name not in _NOT_STATE:
                 yield from _walk(name, value)
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -224,7 +341,7 @@ class Module:
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name, in attribute order; shared ones once.
 
-        >>> from chainrule.nn import Linear
+        >>> from chainrule.nn import Linear, Sequential
         >>> [n for n, _ in Sequential(Linear(2, 3), Linear(3, 1)).named_parameters()]
         ['0.weight', '0.bias', '1.weight', '1.bias']
         """
@@ -257,6 +374,13 @@ class Module:
     def _state(self) -> dict[str, Tensor]:
         return dict(self._named_tensors((Parameter, Buffer)))
 
+    def _persistent_state(self) -> dict[str, Tensor]:
+        """:meth:`_state` less the buffers registered with ``persistent=False``."""
+        state = self._state()
+        skip = {id(m.__dict__.get(n)) for m in self.modules()
+                for n in m.__dict__.get("_non_persistent", ())}
+        return {k: t for k, t in state.items() if id(t) not in skip} if skip else state
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """A flat map from dotted name to a NumPy copy of every parameter and buffer.
 
@@ -264,7 +388,7 @@ class Module:
         >>> sorted(Linear(2, 1).state_dict())
         ['bias', 'weight']
         """
-        return {k: np.array(t.numpy(), copy=True) for k, t in self._state().items()}
+        return {k: np.array(t.numpy(), copy=True) for k, t in self._persistent_state().items()}
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> LoadResult:
         """Copy arrays from ``state`` into this module's parameters and buffers, in place.
@@ -292,7 +416,7 @@ class Module:
         if not isinstance(state, dict):
             raise StateError(f"load_state_dict expects a dict of name -> array; got "
                              f"{type(state).__name__}")
-        own = self._state()
+        own = self._persistent_state()
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         values: dict[str, np.ndarray] = {}
@@ -346,12 +470,21 @@ class Module:
     def to(self, backend: str | None = None, dtype: Any = None) -> Module:
         """Move every parameter and buffer to ``backend`` ("numpy" or "cupy") and/or cast
         floating-point ones to ``dtype``, in place (the Parameter objects stay the same, but
-        build optimizers after moving). Returns self.
+        build optimizers after moving). Returns self. As PyTorch's ``model.to(torch.float64)``,
+        a dtype may come first: ``to("float64")``, ``to(np.float64)``.
 
         >>> from chainrule.nn import Linear
         >>> Linear(2, 1).to(dtype="float64").weight.dtype
         dtype('float64')
+        >>> Linear(2, 1).to(np.float64).weight.dtype
+        dtype('float64')
         """
+        if backend is not None and dtype is None and not (
+                isinstance(backend, str) and backend in ("numpy", "cpu", "cupy", "cuda", "gpu")):
+            try:
+                backend, dtype = None, as_dtype(backend)
+            except ChainruleError:
+                pass  # neither: backend_named below names the backends
         bk = backend_named(backend) if backend is not None else None
         dt = as_dtype(dtype) if dtype is not None else None
         if dt is not None and dt.kind != "f":
@@ -389,116 +522,3 @@ class Module:
             body = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are named by position (``0.weight``, ``1.bias``).
-
-    >>> from chainrule.nn import Linear
-    >>> layers = ModuleList([Linear(2, 2), Linear(2, 1)])
-    >>> len(layers), [n for n, _ in layers.named_parameters()][-1]
-    (2, '1.bias')
-    """
-
-    def __init__(self, modules: Iterable[Module] = ()) -> None:
-        super().__init__()
-        self._list: list[Module] = []
-        for m in modules:
-            self.append(m)
-
-    def _items(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self._list):
-            yield str(i), m
-        for name, value in vars(self).items():  # state a subclass adds beside the list
-            if name != "_list":
-                yield from _walk(name, value)
-
-    def append(self, module: Module) -> ModuleList:
-        """Add ``module`` at the end; returns self.
-
-        Raises:
-            ConfigError: ``module`` is not a Module.
-        """
-        if not isinstance(module, Module):
-            raise ConfigError(f"{type(self).__name__} holds Modules; got {type(module).__name__}")
-        self._list.append(module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        """Append each of ``modules``; returns self."""
-        for m in modules:
-            self.append(m)
-        return self
-
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):
-            return type(self)._from_list(self._list[index])
-        try:
-            return self._list[index]
-        except (IndexError, TypeError):
-            raise ConfigError(f"{type(self).__name__} index {index!r} out of range for "
-                              f"{len(self._list)} modules") from None
-
-    @classmethod
-    def _from_list(cls, modules: list[Module]) -> ModuleList:
-        return ModuleList(modules)
-
-    def __len__(self) -> int:
-        return len(self._list)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._list)
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise ConfigError("ModuleList has no forward(); iterate over it, or use Sequential")
-
-
-class Sequential(ModuleList):
-    """Modules applied one after another: ``Sequential(a, b)(x) == b(a(x))``.
-
-    >>> from chainrule.nn import Linear, Sigmoid
-    >>> net = Sequential(Linear(2, 3, rng=0), Sigmoid(), Linear(3, 1, rng=0))
-    >>> net(Tensor([[1.0, 2.0]])).shape
-    (1, 1)
-    >>> print(Sequential(Linear(2, 1), Sigmoid()))
-    Sequential(
-      (0): Linear(in_features=2, out_features=1, bias=True)
-      (1): Sigmoid()
-    )
-    """
-
-    _plan: tuple[tuple[int, str | None], ...] | None = None
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__(modules)
-
-    @classmethod
-    def _from_list(cls, modules: list[Module]) -> Sequential:
-        return Sequential(*modules)
-
-    def append(self, module: Module) -> Sequential:
-        super().append(module)
-        self._plan = None
-        return self
-
-    def forward(self, x: Any) -> Any:
-        plan = self._plan
-        if plan is None:
-            plan = self._plan = self._fusion_plan()
-        mods = self._list
-        for i, activation in plan:
-            x = mods[i](x) if activation is None else mods[i](x, activation)
-        return x
-
-    def _fusion_plan(self) -> tuple[tuple[int, str | None], ...]:
-        """(index, activation) per step: a Linear directly followed by ReLU, Sigmoid or Tanh
-        runs as one fused node (``F.linear(..., activation=...)``), the same math with one
-        node fewer. Only those exact classes fuse (a subclass may change forward)."""
-        mods, plan, i = self._list, [], 0
-        while i < len(mods):
-            nxt = mods[i + 1] if i + 1 < len(mods) else None
-            fused = type(nxt).__dict__.get("fused_as") \
-                if type(mods[i]).__dict__.get("fuses_activation") else None
-            plan.append((i, fused))
-            i += 2 if fused else 1
-        return tuple(plan)

@@ -1,6 +1,7 @@
-"""Normalization layers (NOTES.md 6: normalization as regularization): BatchNorm1d/2d and
-LayerNorm: x̂ = (x − μ)/√(σ² + ε) by the primitive :class:`chainrule.ops.norm.Normalize` (a
-fused node, for speed: see there), then y = γ·x̂ + β as a composite."""
+"""Normalization layers (NOTES.md 6: normalization as regularization): BatchNorm1d/2d,
+LayerNorm, GroupNorm and InstanceNorm1d/2d: x̂ = (x − μ)/√(σ² + ε) by the primitive
+:class:`chainrule.ops.norm.Normalize` (a fused node, for speed: see there), then y = γ·x̂ + β
+as a composite."""
 
 from __future__ import annotations
 
@@ -193,4 +194,170 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+class GroupNorm(Module):
+    """Group normalization, as PyTorch: the C channels of an (N, C, *) input form
+    ``num_groups`` groups; each example's group is normalized by its own mean and biased
+    variance, then each channel scaled by γ (``weight``, starts at 1) and shifted by β
+    (``bias``, starts at 0). One group is LayerNorm over (C, *); C groups is InstanceNorm.
+
+    Args:
+        num_groups: G, which must divide num_channels.
+        num_channels: C.
+        eps: ε added to the variance.
+        affine: learn γ and β.
+        dtype: float32 (default) or float64.
+
+    Raises:
+        ConfigError: G not dividing C, or a non-positive size or eps.
+        ShapeError: (when called) an input that is not (N, C, *) with C channels.
+
+    >>> GroupNorm(1, 2)(Tensor([[1.0, 3.0], [0.0, 10.0]])).numpy().round(3).tolist()
+    [[-1.0, 1.0], [-1.0, 1.0]]
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        self.num_groups = check_number(num_groups, "num_groups", "GroupNorm", low=1, integer=True)
+        self.num_channels = check_number(num_channels, "num_channels", "GroupNorm", low=1,
+                                         integer=True)
+        if self.num_channels % self.num_groups:
+            raise ConfigError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                              f"num_groups ({num_groups})")
+        self.eps = check_number(eps, "eps", "GroupNorm", low=0, low_open=True)
+        self.affine = bool(affine)
+        dt = as_dtype(dtype)
+        self.weight = Parameter(np.ones(self.num_channels, dt)) if affine else None
+        self.bias = Parameter(np.zeros(self.num_channels, dt)) if affine else None
+
+    def forward(self, x: Any) -> Any:
+        if not isinstance(x, ArrayLike):
+            x = Tensor(x)
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ShapeError(f"GroupNorm({self.num_groups}, {self.num_channels}): expected an "
+                             f"input (N, {self.num_channels}, *); got shape {tuple(x.shape)}")
+        shape = tuple(x.shape)
+        y = _normalize(x.reshape(shape[0], self.num_groups, -1), (2,), self.eps).reshape(shape)
+        if self.affine:
+            c = (1, -1) + (1,) * (x.ndim - 2)
+            y = y * self.weight.reshape(c) + self.bias.reshape(c)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    rank = 1
+    layout = "(N, C, L) or (C, L)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False,
+                 dtype: Any = np.float32) -> None:
+        super().__init__()
+        where = type(self).__name__
+        self.num_features = check_number(num_features, "num_features", where, low=1, integer=True)
+        self.eps = check_number(eps, "eps", where, low=0, low_open=True)
+        if momentum is None and track_running_stats:
+            raise ConfigError(f"{where}: momentum=None with track_running_stats=True: PyTorch's "
+                              "InstanceNorm then never updates its running statistics (it "
+                              "passes momentum 0), not a cumulative average; give a momentum "
+                              "in [0, 1]")
+        if momentum is not None:
+            momentum = check_number(momentum, "momentum", where, low=0, high=1)
+        self.momentum = momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dt = as_dtype(dtype)
+        self.weight = Parameter(np.ones(num_features, dt)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dt)) if affine else None
+        if track_running_stats:
+            self.running_mean = Buffer(np.zeros(num_features, dt))
+            self.running_var = Buffer(np.ones(num_features, dt))
+            # PyTorch registers it and never counts (its instance_norm leaves it at 0)
+            self.num_batches_tracked = Buffer(np.zeros((), np.int64))
+
+    def forward(self, x: Any) -> Any:
+        if not isinstance(x, ArrayLike):
+            x = Tensor(x)
+        where = f"{type(self).__name__}({self.num_features})"
+        if x.ndim not in (self.rank + 1, self.rank + 2):
+            raise ShapeError(f"{where}: expected an input {self.layout}; got shape "
+                             f"{tuple(x.shape)}")
+        c_axis = x.ndim - self.rank - 1  # 0 unbatched, else 1
+        if x.shape[c_axis] != self.num_features:
+            raise ShapeError(f"{where}: expected {self.num_features} channels (axis {c_axis}); "
+                             f"got {x.shape[c_axis]} in input of shape {tuple(x.shape)}")
+        axes = tuple(range(c_axis + 1, x.ndim))
+        shape = (-1,) + (1,) * self.rank
+        if self.training or not self.track_running_stats:
+            n = x.size // int(np.prod(x.shape[:c_axis + 1]))
+            if n < 2:
+                raise ShapeError(f"{where}: instance statistics need more than one spatial "
+                                 f"value per channel; got input of shape {tuple(x.shape)}")
+            y = _normalize(x, axes, self.eps)
+            if self.training and self.track_running_stats:
+                v = x.data if isinstance(x, Tensor) else x.primal
+                lead = tuple(range(c_axis))  # the batch axis, if any: averaged, as PyTorch
+                self._update(v.mean(axis=axes).mean(axis=lead),
+                             v.var(axis=axes, ddof=1).mean(axis=lead))
+        else:
+            scale = (self.running_var.data + self.eps) ** -0.5
+            y = x * scale.reshape(shape) - (self.running_mean.data * scale).reshape(shape)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+    def _update(self, mean: Any, var: Any) -> None:
+        """running = (1 − m)·running + m·(the batch's mean of the instance statistics, the
+        variance unbiased), as PyTorch."""
+        m = self.momentum
+        with no_grad():
+            for buf, new in ((self.running_mean.data, mean), (self.running_var.data, var)):
+                buf *= 1.0 - m
+                buf += m * new
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) (or (C, L)) inputs, as PyTorch: each example's
+    channel is normalized by its own mean and biased variance over L. By default no γ, β
+    (``affine=False``) and no running statistics (``track_running_stats=False``); with them,
+    training averages the instances' statistics into running ones (momentum m, variance
+    unbiased) and evaluation uses those.
+
+    Args:
+        num_features: C.
+        eps: ε added to the variance.
+        momentum: m (None only without running statistics: see Raises).
+        affine: learn γ (``weight``) and β (``bias``) per channel.
+        track_running_stats: keep running statistics for evaluation.
+        dtype: float32 (default) or float64.
+
+    Raises:
+        ConfigError: invalid num_features, eps or momentum; momentum None with running
+            statistics (PyTorch then silently never updates them).
+        ShapeError: (when called) an input of the wrong rank or channel count, or one value
+            per channel where instance statistics are used.
+
+    >>> InstanceNorm1d(1)(Tensor([[[1.0, 3.0]], [[0.0, 10.0]]])).numpy().round(3).tolist()
+    [[[-1.0, 1.0]], [[-1.0, 1.0]]]
+    """
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) (or (C, H, W)) inputs over H, W; see
+    :class:`InstanceNorm1d`.
+
+    >>> InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4, 4), np.float32) * np.arange(4))).shape
+    (2, 3, 4, 4)
+    """
+
+    rank = 2
+    layout = "(N, C, H, W) or (C, H, W)"
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+           "InstanceNorm2d"]
