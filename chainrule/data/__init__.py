@@ -7,6 +7,7 @@ them, with an error saying what to install when they are missing.
 
 from ..errors import DatasetNotFound, MissingDependency
 from .dataset import DataLoader, Dataset, ReshuffleSampler, Subset, TensorDataset, random_split
+from .features import Features
 from .datasets import admissions, blobs, circles, digits_binary, load_digits, moons, regression, spirals, xor
 from .mnist import load_fashion_mnist, load_idx, load_mnist, load_mnist_idx, mnist_store_path
 from .preprocessing import Standardizer, check_Xy, train_test_split
@@ -22,7 +23,7 @@ __all__ = [
     "load_digits", "digits_binary", "admissions", "xor", "moons", "circles", "blobs", "spirals",
     "regression",
     "load_idx", "load_mnist_idx", "load_fashion_mnist", "load_mnist", "mnist_store_path",
-    "Table", "read_csv",
+    "Table", "read_csv", "Features",
     "TabularData", "load_dataset", "encode_target", "encode_classes", "resolve_task",
     "BUNDLED_DATASETS", "MAX_CLASSES",
     "MissingDependency", "DatasetNotFound",
