@@ -216,7 +216,7 @@ def test_reusing_out_is_refused_unless_force(tmp_path, capsys):
     (["train", "moons", "--out", "{d}/o", "--hidden", "100000000"], "needs about", 1),
     (["predict", "{d}/cut.safetensors", "{d}/x.csv"], "{d}/cut.safetensors", 1),
     (["predict", "{d}/noise.safetensors", "{d}/x.csv"], "{d}/noise.safetensors", 1),
-    (["predict", "{d}", "{d}/x.csv"], str("{d}"), 1),
+    (["predict", "{d}", "{d}/x.csv"], "{d}", 1),
     (["evaluate", "{d}/cut.safetensors", "moons"], "{d}/cut.safetensors", 1),
     (["export", "{d}/noise.safetensors"], "{d}/noise.safetensors", 1),
     (["train", "{d}/x.csv", "--target", "y", "--out", "{d}/o2", "--sep", ";"], "no column", 1),

@@ -156,7 +156,7 @@ class Features:
                 prep.OneHotEncoder(handle_unknown="ignore")), cat))
         # NOTE: object dtype keeps None as the missing marker (pandas would infer a str dtype)
         X = pd.DataFrame({n: t.column(n) if n in num else pd.Series(t.column(n), dtype=object)
-                          for n in names})
+                          for n in names}, copy=False)
         ct = compose.ColumnTransformer(parts).fit(X)
         fitted: dict[str, Column] = {}
         if num:
