@@ -16,7 +16,8 @@ from .errors import DataError, ShapeError
 from .tensor import Tensor
 
 __all__ = ["predicted_classes", "accuracy", "log_likelihood", "mean_squared_error",
-           "mean_absolute_error", "confusion_matrix", "classification_metrics", "regression_metrics"]
+           "mean_absolute_error", "confusion_matrix", "classification_metrics", "regression_metrics",
+           "precision_score", "recall_score", "f1_score", "roc_auc_score", "binary_metrics"]
 
 
 def _np(a: Any) -> np.ndarray:
@@ -211,3 +212,83 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
     var = float(np.var(y))
     return {"n": int(len(y)), "mse": mse, "rmse": float(np.sqrt(mse)),
             "mae": float(np.mean(np.abs(d))), "r2": 1.0 - mse / var if var > 0 else float("nan")}
+
+
+# --- binary classification scores (scikit-learn's names and argument order) -----------------
+
+def _binary_counts(y_true: Any, y_pred: Any, where: str) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of 0/1 labels."""
+    y = _np(y_true).reshape(-1).astype(np.int64)
+    p = _np(y_pred).reshape(-1).astype(np.int64)
+    _same_rows(where, y, p)
+    return (int(np.sum((p == 1) & (y == 1))), int(np.sum((p == 1) & (y == 0))),
+            int(np.sum((p == 0) & (y == 1))))
+
+
+def precision_score(y_true: Any, y_pred: Any) -> float:
+    """TP / (TP + FP) of 0/1 labels (class 1 is positive); 0 when nothing is predicted
+    positive (scikit-learn's ``zero_division`` default, without its warning).
+
+    >>> precision_score(np.array([1, 0, 1, 1]), np.array([1, 1, 0, 1]))   # 2 / (2 + 1)
+    0.6666666666666666
+    """
+    tp, fp, _ = _binary_counts(y_true, y_pred, "precision_score")
+    return tp / (tp + fp) if tp + fp else 0.0
+
+
+def recall_score(y_true: Any, y_pred: Any) -> float:
+    """TP / (TP + FN) of 0/1 labels; 0 when there is no positive row.
+
+    >>> recall_score(np.array([1, 0, 1, 1]), np.array([1, 1, 0, 1]))      # 2 / (2 + 1)
+    0.6666666666666666
+    """
+    tp, _, fn = _binary_counts(y_true, y_pred, "recall_score")
+    return tp / (tp + fn) if tp + fn else 0.0
+
+
+def f1_score(y_true: Any, y_pred: Any) -> float:
+    """F1 = 2 TP / (2 TP + FP + FN), the harmonic mean of precision and recall; 0 when
+    undefined.
+
+    >>> f1_score(np.array([1, 0, 1, 1]), np.array([1, 1, 0, 1]))          # 4 / (4 + 1 + 1)
+    0.6666666666666666
+    """
+    tp, fp, fn = _binary_counts(y_true, y_pred, "f1_score")
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+
+
+def roc_auc_score(y_true: Any, y_score: Any) -> float:
+    """The area under the ROC curve of scores for 0/1 labels: the probability that a random
+    positive row scores above a random negative one, ties counting ½ (Mann–Whitney U over
+    n₊·n₋, with average ranks). nan when only one class is present (scikit-learn raises).
+
+    >>> roc_auc_score(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))   # 3 of 4 pairs
+    0.75
+    """
+    y = _np(y_true).reshape(-1).astype(np.int64)
+    s = _np(y_score).reshape(-1).astype(np.float64)
+    _same_rows("roc_auc_score", y, s)
+    n_pos = int(np.sum(y == 1))
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts            # 0-based rank of each distinct score's first
+    avg_rank = first + (counts + 1) / 2.0         # 1-based average rank over the ties
+    ranks = avg_rank[inverse.reshape(-1)]
+    u = float(np.sum(ranks[y == 1])) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
+
+
+def binary_metrics(y_true: Any, y_score: Any, threshold: float = 0.5) -> dict[str, float]:
+    """Precision, recall, F1 (class 1 where ``y_score ≥ threshold``) and ROC-AUC of a binary
+    classifier's probabilities of class 1.
+
+    >>> m = binary_metrics(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.35, 0.8]))
+    >>> m["precision"], m["recall"], m["roc_auc"]
+    (0.5, 0.5, 0.75)
+    """
+    s = _np(y_score).reshape(-1)
+    pred = (s >= threshold).astype(np.int64)
+    return {"precision": precision_score(y_true, pred), "recall": recall_score(y_true, pred),
+            "f1": f1_score(y_true, pred), "roc_auc": roc_auc_score(y_true, s)}

@@ -155,7 +155,7 @@ def test_metadata_that_a_saved_model_cannot_read_names_the_file(tmp_path):
     p.write_bytes(edit_meta(saved(p), lambda m: m.update(
         metadata={"standardizer": {"mean": "x", "scale": [[1]]}})))
     io.load(p)  # the metadata is the caller's: load returns it as it is
-    with pytest.raises(cr.FileFormatError, match=f"{p}: its metadata is damaged"):
+    with pytest.raises(cr.FileFormatError, match=f"{p}: .*damaged"):
         io.load_model(p)
 
 

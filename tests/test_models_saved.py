@@ -78,15 +78,15 @@ def test_metadata_round_trips_and_for_data_fits_the_training_rows():
     data = load_dataset("regression", seed=0)
     task, classes, y = encode_target(data)
     s = SavedModel.for_data(MLP([1, 2, 1], task=task, rng=0), data, task, classes, data.X, y)
-    np.testing.assert_allclose(s.mean, data.X.mean(axis=0))
-    np.testing.assert_allclose(s.scale, data.X.std(axis=0))
+    (col,) = s.preprocessing.columns
+    assert col.mean == pytest.approx(data.X.mean()) and col.scale == pytest.approx(data.X.std())
     assert s.target_mean == pytest.approx(np.mean(y)) and s.target_scale == pytest.approx(np.std(y))
     back = SavedModel.from_metadata(s.model, s.metadata())
-    np.testing.assert_array_equal(back.mean, s.mean)
+    assert back.preprocessing.to_json() == s.preprocessing.to_json()
     assert (back.target_mean, back.target_scale, back.features) == (s.target_mean, s.target_scale,
                                                                     ["x1"])
     raw = SavedModel.for_data(s.model, data, task, classes, data.X, y, standardize=False)
-    assert raw.mean is None and "standardizer" not in raw.metadata()
+    assert raw.preprocessing.columns[0].scale == 1.0 and raw.preprocessing.columns[0].mean == 0
     assert "target_standardizer" not in raw.metadata()
     # classification targets are never standardized
     moons = load_dataset("moons")
@@ -104,32 +104,45 @@ def test_metrics_of_a_saved_model():
 
 
 def table(columns, rows):
-    return Table("t.csv", columns, [tuple(c) for c in zip(*rows)], list(range(2, 2 + len(rows))))
+    return Table.from_columns("t.csv", {c: [r[k] for r in rows] for k, c in enumerate(columns)})
 
 
-def test_feature_matrix_matches_columns_by_name():
+def test_columns_are_matched_by_name():
     s = fitted("binary", ["no", "yes"], [2, 3, 1])
     t = table(["id", "b", "y", "a"], [["7", "2", "no", "1"], ["8", "4", "yes", "3"]])
-    Xt, ignored = s.feature_matrix(t)
-    assert Xt.tolist() == [[1.0, 2.0], [3.0, 4.0]] and ignored == ["id"]
-    assert s.feature_matrix(t, target="id")[1] == ["y"]
+    assert s.check_columns(t) == ["id"] and s.check_columns(t, target="id") == ["y"]
+    np.testing.assert_array_equal(s.inputs(t), s.inputs(np.array([[1.0, 2.0], [3.0, 4.0]])))
     with pytest.raises(ShapeError, match=r"expects 2 features \(a, b\); t.csv has 2 feature "
                                          r"column\(s\) \(b, c\), missing a"):
-        s.feature_matrix(table(["b", "c"], [["1", "2"]]))
+        s.inputs(table(["b", "c"], [["1", "2"]]))
     plain = SavedModel.from_metadata(MLP([2, 1], task="binary"), {}, "p.safetensors")
-    assert plain.feature_matrix(table(["u", "v"], [["1", "2"]]))[0].tolist() == [[1.0, 2.0]]
+    assert plain.inputs(table(["u", "v"], [["1", "2"]])).tolist() == [[1.0, 2.0]]
     with pytest.raises(ShapeError, match="p.safetensors expects 2 features; t.csv has 3"):
-        plain.feature_matrix(table(["u", "v", "w"], [["1", "2", "3"]]))
+        plain.inputs(table(["u", "v", "w"], [["1", "2", "3"]]))
 
 
 def test_label_indices_read_labels_as_the_model_knows_them():
     s = fitted("multiclass", [1, 5, 9], [2, 3, 3])
-    t = table(["a", "y"], [["0", "9"], ["0", "1.0"], ["0", "5"]])
-    assert s.label_indices(t, "y").tolist() == [2, 0, 1]
-    bad = table(["a", "y"], [["0", "9"], ["0", "maybe"], ["0", "4"]])
-    with pytest.raises(DataError, match=r"labels the model does not know: 'maybe' \(line 3\), "
-                                        r"'4' \(line 4\); its classes are 1, 5, 9"):
-        s.label_indices(bad, "y")
+    assert s.label_indices(np.array([9.0, 1.0, 5.0])).tolist() == [2, 0, 1]
+    assert s.label_indices(np.array(["9", "1.0", "5"], dtype=object)).tolist() == [2, 0, 1]
+    with pytest.raises(DataError, match=r"t.csv: the target column 'y' has labels the model does "
+                                        r"not know: 'maybe' \(data row 2\), 4.0 \(data row 3\); "
+                                        r"its classes are 1, 5, 9"):
+        s.label_indices(np.array([9.0, "maybe", 4.0], dtype=object), "t.csv", "y")
+
+
+def test_categories_and_missing_cells_reach_the_model_as_the_features_make_them(tmp_path):
+    pytest.importorskip("sklearn")
+    t = Table.from_columns("t.csv", {"age": [20, 40, None, 60], "city": ["Oslo", None, "Rome",
+                                                                          "Oslo"]})
+    data = TabularData("t.csv", t, np.array([0.0, 1.0, 0.0, 1.0]), ["age", "city"], "y")
+    s = SavedModel.for_data(MLP([3, 1], task="binary", rng=0), data, "binary", [0, 1])
+    assert s.n_features == 2 and s.n_inputs == 3
+    back = load_model(save(s.model, tmp_path / "m.safetensors", metadata=s.metadata()))
+    new = Table.from_columns("new.csv", {"city": ["Lima", "Rome"], "age": [None, 40]})
+    # Lima was never seen: all zeros; the missing age is the training median, 40
+    np.testing.assert_allclose(back.inputs(new), [[0.0, 0, 0], [0.0, 0, 1]], atol=1e-6)
+    np.testing.assert_array_equal(back.proba(new), s.proba(new))
 
 
 # --- the heads' quadratic loss --------------------------------------------------------------
@@ -150,6 +163,7 @@ def test_quadratic_loss_is_the_mean_square_error_of_the_probabilities():
 
 
 def test_tabular_data_is_what_for_data_reads():
-    d = TabularData("x.csv", np.ones((2, 1)), np.array([0.0, 1.0]), ["f"], "t")
+    d = TabularData("x.csv", Table.from_array("x.csv", np.ones((2, 1)), ["f"]),
+                    np.array([0.0, 1.0]), ["f"], "t")
     s = SavedModel.for_data(MLP([1, 1], task="binary"), d, "binary", [0, 1], d.X, d.target)
     assert (s.features, s.target, s.classes) == (["f"], "t", [0, 1])

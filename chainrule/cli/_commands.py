@@ -16,182 +16,71 @@ import io
 import json
 import shutil
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import __version__, demo, optim
-from .. import random as crandom
-from ..data import Table, TabularData, encode_target, load_dataset, read_csv, train_test_split
-from ..errors import ConfigError, FileFormatError, MissingDependency, ShapeError
+from .. import __version__, demo
+from ..data import load_dataset, read_csv
+from ..errors import FileFormatError, ShapeError
 from ..explain import backprop_trace, engine_difference, example_network
 from ..gradcheck import GradcheckError, check_model_gradients, check_ops
-from ..io import atomic_write, load_model, save
-from ..models import MLP, SavedModel
-from ..models.heads import get_head
+from ..io import atomic_write, load_model
+from ..models import SavedModel
 from ..models.saved import label_text, short_list
 from ..ops import OPS
-from ..optional import install_hint, installed_version
-from ..tensor import Tensor
-from ..train import fit
-from ..viz import plot_training, render
+from ..optional import installed_version
+from ._train import note, read_options
 
-MODEL_FILE = "model.safetensors"
-#: --optimizer name -> (class, default learning rate).
-OPTIMIZERS = {"sgd": (optim.SGD, 0.1), "adam": (optim.Adam, 0.01), "adamw": (optim.AdamW, 0.01),
-              "rmsprop": (optim.RMSprop, 0.01), "adagrad": (optim.Adagrad, 0.1),
-              "lbfgs": (optim.LBFGS, 1.0)}
-
-
-# --- train ------------------------------------------------------------------------------------
-
-def _split(X: np.ndarray, y: np.ndarray, task: str, fraction: float, seed: int) -> tuple:
-    """(X_train, y_train, X_val, y_val); the validation pair is None for fraction 0."""
-    if fraction <= 0:
-        return X, y, None, None
-    stratify = y if get_head(task).is_classifier else None
-    Xtr, Xval, ytr, yval = train_test_split(X, y, test_size=fraction, rng=seed, stratify=stratify)
-    return Xtr, ytr, Xval, yval
-
-
-def _loss(name: str, task: str) -> tuple[str, Callable]:
-    """The --loss name (``auto`` resolved) and the loss function: the head's own objective,
-    or the notes' quadratic loss on the output probabilities (NOTES.md 3)."""
-    head = get_head(task)
-    if name == "auto":
-        name = "cross_entropy" if head.is_classifier else "mse"
-    if not head.is_classifier and name != "mse":
-        raise ConfigError(f"--loss {name} needs class labels; a regression target takes "
-                          "--loss mse")
-    return name, head.quadratic_loss if name == "mse" and head.is_classifier else head.loss()
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    start = time.perf_counter()
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; expected a folder for the model and report")
-    data = load_dataset(args.data, args.target, args.seed)
-    task, classes, y = encode_target(data, args.task)
-    Xtr, ytr, Xval, yval = _split(data.X, y, task, args.val_fraction, args.seed)
-    crandom.manual_seed(args.seed)
-    n_out = get_head(task).n_outputs(len(classes) if classes else 1)
-    model = MLP([data.X.shape[1], *args.hidden, n_out], activation=args.activation, task=task,
-                rng=args.seed)
-    spec = SavedModel.for_data(model, data, task, classes, Xtr, ytr, args.standardize)
-    loss_name, loss_fn = _loss(args.loss, task)
-    opt_cls, default_lr = OPTIMIZERS[args.optimizer]
-    lr = args.lr if args.lr is not None else default_lr
-    train_xy = (spec.inputs(Xtr), spec.targets(ytr))
-    val_xy = None if Xval is None else (spec.inputs(Xval), spec.targets(yval))
-    # A diverging run ends in fit's own error ("the training loss became nan ... lower the
-    # learning rate"); NumPy's overflow warnings on the way there would only bury it.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        history = fit(model, loss_fn, opt_cls(model.parameters(), lr=lr), train_xy, val_xy,
-                      epochs=args.epochs, batch_size=args.batch_size, rng=args.seed,
-                      metrics=("accuracy",) if spec.head.is_classifier else (),
-                      progress=False if args.no_progress else None,
-                      desc=f"training on {Path(data.source).name}")
-    meta = {"format": "chainrule-cli", **spec.metadata(), "data": data.source,
-            "hidden": args.hidden, "activation": args.activation, "loss": loss_name,
-            "optimizer": args.optimizer, "lr": lr, "epochs": args.epochs,
-            "batch_size": args.batch_size, "seed": args.seed}
-    model_path = save(model, out / MODEL_FILE, metadata=meta)
-    saved = load_model(model_path)  # the report describes the model as a user will load it
-    report: dict[str, Any] = {
-        "data": data.source, "task": task, "target": data.target_name, "features": data.features,
-        "classes": classes, "n_train": int(len(Xtr)), "n_val": 0 if Xval is None else int(len(Xval)),
-        "model": MODEL_FILE, "sizes": model.sizes, "epochs_run": len(history),
-        "options": {k: v for k, v in vars(args).items() if k not in ("func", "debug", "usage")}}
-    for part, X, t in (("train", Xtr, ytr), ("validation", Xval, yval)):
-        if X is not None:
-            report[part] = saved.metrics(X, t)
-    history.to_csv(out / "history.csv")
-    history.to_json(out / "history.json")
-    report["plots"] = [_graph(out, model, loss_fn, train_xy),
-                       *_train_plots(out, history, saved, data, y)]
-    report["seconds"] = round(time.perf_counter() - start, 3)
-    with atomic_write(out / "metrics.json", "w") as f:
-        json.dump(report, f, indent=2)
-    _print_trained(report, model, args.activation, history, model_path, out)
-    return 0
-
-
-def _print_trained(report: dict[str, Any], model: MLP, activation: str, history: Any,
-                   model_path: Path, out: Path) -> None:
-    shown = report.get("validation") or report["train"]
-    which = "validation" if "validation" in report else "training"
-    score = (f"{which} accuracy {shown['accuracy']:.2%}, log-loss {shown['log_loss']:.4f}"
-             if "accuracy" in shown else f"{which} MSE {shown['mse']:.4g}, R² {shown['r2']:.3f}")
-    print(f"trained MLP {'-'.join(map(str, model.sizes))} ({activation}, {report['task']}) on "
-          f"{report['data']}: {report['n_train']} training / {report['n_val']} validation rows, "
-          f"{len(history)} epochs in {report['seconds']:.1f} s; {score}")
-    print(f"model: {model_path}")
-    print(f"report: {out}/ (history.csv, history.json, metrics.json"
-          + "".join(f", {p}" for p in report["plots"]) + ")")
-
-
-def _train_plots(out: Path, history: Any, saved: SavedModel, data: TabularData,
-                 y: np.ndarray) -> list[str]:
-    try:
-        files = plot_training(out, history, saved, data.X, y, data.features,
-                              Path(data.source).name)
-    except MissingDependency:
-        print("chainrule: note: matplotlib is not installed; no plots "
-              f"({install_hint('plot')})", file=sys.stderr)
-        return []
-    return [f.name for f in files]
-
-
-def _graph(out: Path, model: Any, loss_fn: Callable, train_xy: tuple) -> str:
-    """The computation graph of the training loss on two training rows, as DOT (and SVG)."""
-    x = Tensor(train_xy[0][:2], name="x")
-    y = Tensor(train_xy[1][:2], name="y")
-    loss = loss_fn(model(x), y)
-    files = render(loss, out / "graph", params={"x": x, "y": y, **dict(model.named_parameters())})
-    return ", ".join(f.name for f in files)
+__all__ = ["cmd_predict", "cmd_evaluate", "cmd_gradcheck", "cmd_explain", "cmd_info",
+           "cmd_demo", "cmd_export", "EXTRAS"]
 
 
 # --- predict and evaluate ---------------------------------------------------------------------
 
-def _features(saved: SavedModel, table: Table, target: str | None) -> np.ndarray:
-    X, ignored = saved.feature_matrix(table, target)
-    if ignored:
-        print(f"chainrule: note: ignoring column(s) the model was not trained on: "
-              f"{short_list(ignored)}", file=sys.stderr)
-    return X
+def _model(path: str) -> SavedModel:
+    return load_model(path)
+
+
+def _text_columns(saved: SavedModel) -> list[str]:
+    return [] if saved.preprocessing is None else saved.preprocessing.categorical
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    saved = load_model(args.model)
-    table = read_csv(args.csv)
-    X = _features(saved, table, args.target)
+    saved = _model(args.model)
+    table = read_csv(args.csv, text_columns=_text_columns(saved), **read_options(args))
+    ignored = saved.check_columns(table, args.target)
+    if ignored:
+        note(f"ignoring column(s) the model was not trained on: {short_list(ignored)}")
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
+    # NOTE: repr writes the shortest text that reads back as the same float64, so each row
+    # of probabilities still sums to one (to the last bit the sum had) when read back.
     if not saved.head.is_classifier:
         w.writerow(["prediction"])
-        w.writerows([f"{v:.8g}"] for v in saved.values(X))
+        w.writerows([repr(float(v))] for v in saved.values(table))
     else:
-        z = saved.outputs(X)
+        z = saved.outputs(table)
         w.writerow(["prediction"] + [f"probability_{label_text(c)}" for c in saved.classes])
         for i, row in zip(saved.head.predict(z), saved.head.proba(z)):
-            w.writerow([label_text(saved.classes[int(i)])] + [f"{p:.6g}" for p in row])
+            w.writerow([label_text(saved.classes[int(i)])] + [repr(float(p)) for p in row])
     if args.out in (None, "-"):
         sys.stdout.write(buf.getvalue())
     else:
         with atomic_write(args.out, "w", newline="") as f:
             f.write(buf.getvalue())
-        print(f"wrote {table.n_rows} predictions to {args.out}", file=sys.stderr)
+        print(f"wrote {table.n_rows} prediction{'s' if table.n_rows != 1 else ''} to "
+              f"{args.out}", file=sys.stderr)
     return 0
 
 
 def _format_metrics(m: dict[str, Any]) -> list[str]:
     if "accuracy" in m:
-        lines = [f"accuracy  {m['accuracy']:.4f}", f"log-loss  {m['log_loss']:.4f}",
-                 "confusion matrix (rows: true class, columns: predicted class)"]
+        lines = [f"accuracy  {m['accuracy']:.4f}", f"log-loss  {m['log_loss']:.4f}"]
+        lines += [f"{k.replace('_', '-'):<9} {m[k]:.4f}"
+                  for k in ("precision", "recall", "f1", "roc_auc") if k in m]
+        lines.append("confusion matrix (rows: true class, columns: predicted class)")
         labels = [str(c) for c in m["classes"]]
         cm = m["confusion_matrix"]
         w = max([len(s) for s in labels] + [len(str(v)) for row in cm for v in row])
@@ -204,22 +93,41 @@ def _format_metrics(m: dict[str, Any]) -> list[str]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    saved = load_model(args.model)
-    table = read_csv(args.csv)
-    target = table.check_target(args.target or saved.target, f"{saved.path} does not record "
-                                "its target column; name it with --target")
-    X = _features(saved, table, target)
+    saved = _model(args.model)
+    data = load_dataset(args.data, args.target or saved.target, args.seed,
+                        text_columns=_text_columns(saved), **read_options(args))
+    if data.dropped:
+        note(f"left out {data.dropped} row(s) of {data.source} with no {data.target_name!r} "
+             "value")
+    ignored = saved.check_columns(data.table, data.target_name)
+    if ignored:
+        note(f"ignoring column(s) the model was not trained on: {short_list(ignored)}")
     if saved.head.is_classifier:
-        y = saved.label_indices(table, target)
+        y = saved.label_indices(data.target, data.source, data.target_name)
     else:
-        y = table.numeric([target], what="target")[:, 0]
-    m = {"model": saved.path, "data": table.source, "target": target, "task": saved.task,
-         **saved.metrics(X, y)}
+        y = data.target.astype(np.float64) if data.target.dtype != object else \
+            data.table.numeric([data.target_name], what="target")[:, 0]
+    m = {"model": saved.path, "data": data.source, "target": data.target_name,
+         "task": saved.task, **saved.metrics(data.table, y)}
     if args.json:
         print(json.dumps(m, indent=2))
     else:
-        print(f"{saved.path} on {table.source}: {m['n']} rows, target {target!r} ({saved.task})")
+        print(f"{saved.path} on {data.source}: {m['n']} rows, target {data.target_name!r} "
+              f"({saved.task})")
         print("\n".join(_format_metrics(m)))
+    return 0
+
+
+# --- export -----------------------------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..tabular_onnx import export_saved  # NOTE: onnx loads only for this command
+    saved = _model(args.model)
+    out = args.out or str(Path(args.model).with_suffix(".onnx"))
+    proto = export_saved(saved, out, opset=args.opset)
+    inputs = ", ".join(f"{i.name}" for i in proto.graph.input)
+    outputs = ", ".join(o.name for o in proto.graph.output)
+    print(f"wrote {out}: inputs {inputs}; outputs {outputs}")
     return 0
 
 
@@ -243,8 +151,8 @@ def _gradcheck_ops(seed: int) -> list[str]:
 
 def _gradcheck_model(args: argparse.Namespace) -> list[str]:
     """Check and print a saved model's parameters; the names that failed."""
-    saved = load_model(args.model)
-    n_in = saved.n_features
+    saved = _model(args.model)
+    n_in = saved.n_inputs
     if n_in is None:
         raise FileFormatError(f"{args.model}: cannot tell how many inputs the model takes "
                               "(no recorded features and no layer with in_features)")

@@ -13,9 +13,9 @@ from ..errors import ConfigError
 from ..nn import HIDDEN_ACTIVATIONS
 from ..validate import check_number
 from ._commands import (
-    OPTIMIZERS, cmd_demo, cmd_evaluate, cmd_explain, cmd_gradcheck, cmd_info, cmd_predict,
-    cmd_train,
+    cmd_demo, cmd_evaluate, cmd_explain, cmd_export, cmd_gradcheck, cmd_info, cmd_predict,
 )
+from ._train import OPTIMIZERS, PARTIAL, cmd_train
 
 __all__ = ["build_parser"]
 
@@ -42,6 +42,9 @@ def _number(kind: type, rule: str, noun: str | None = None, **bounds: Any) -> Ca
 _positive_int = _number(int, "> 0", low=0, low_open=True)
 _positive_float = _number(float, "> 0", low=0, low_open=True)
 _fraction = _number(float, "in [0, 1)", "number", low=0, high=1, high_open=True)
+_count = _number(int, ">= 0", "whole number", low=0)
+_seed = _number(int, "a whole number >= 0", "whole number", low=0, high=2**32 - 1)
+_nonnegative = _number(float, ">= 0", "number", low=0)
 
 
 def _ints(text: str) -> list[int]:
@@ -83,55 +86,89 @@ def _wrap(text: str) -> str:
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
-def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
+EXIT_CODES = ("exit codes: 0 success; 1 data, file or model error (one line on stderr naming "
+              "the path; --debug shows the traceback); 2 usage error; 130 interrupted (Ctrl-C)")
+
+
+def _add_training_options(p: argparse.ArgumentParser) -> None:
+    """The network, optimizer and stopping options of ``train``."""
+    p.add_argument("--hidden", type=_ints, default=[64, 32], metavar="SIZES",
+                   help="hidden layer sizes, comma-separated (default: 64,32; 'none' for none)")
+    p.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
+                   help="hidden-unit activation (default: relu)")
+    p.add_argument("--dropout", type=_fraction, default=0.0, metavar="P",
+                   help="dropout probability after each hidden layer (default: 0)")
+    p.add_argument("--loss", choices=("auto", "cross_entropy", "mse"), default="auto",
+                   help="cross_entropy for classes, mse for regression (default: auto); mse on "
+                        "classes is the notes' quadratic loss on the probabilities")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
+                   help="default: adam; lbfgs takes full batches and a strong-Wolfe line search")
+    p.add_argument("--lr", type=_positive_float, metavar="η", help="learning rate (default: "
+                   + ", ".join(f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items()) + ")")
+    p.add_argument("--weight-decay", type=_nonnegative, metavar="λ",
+                   help="L2 penalty on the weights (default: the optimizer's, 0 but adamw 0.01)")
+    p.add_argument("--epochs", type=_positive_int, default=100, metavar="N",
+                   help="at most N epochs (default: 100)")
+    p.add_argument("--patience", type=_count, default=10, metavar="N",
+                   help="stop after N epochs without a better validation loss (training loss "
+                        "without validation) and keep the best epoch; 0 trains every epoch "
+                        "and keeps the last (default: 10)")
+    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                   help="default: 32 (lbfgs: all rows)")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds the split, weights and batches "
+                   "(default: 0)")
+    p.add_argument("--val-fraction", type=_fraction, default=0.2, metavar="F",
+                   help="held-out fraction for validation, 0 for none (default: 0.2)")
+    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
+                   help="scale number columns (and regression targets) to mean 0, std 1 using "
+                        "the training rows; saved in the model file (default: on)")
+
+
+def _add_train(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "train", parents=[common], formatter_class=_FMT,
+        "train", parents=parents, formatter_class=_FMT,
         help="train an MLP on a CSV file or a bundled data set",
         description=_wrap("Train a multilayer perceptron and write DIR/model.safetensors and a "
                           "report: history.csv/.json, metrics.json, graph.dot (the loss's "
                           "computation graph) and, with matplotlib, loss and accuracy curves, "
                           "the decision boundary of 2-D classifiers and the hidden units of "
-                          "digits networks."),
+                          "digits networks. Number columns are imputed (median) and "
+                          "standardized, text columns one-hot encoded (most frequent value "
+                          "for empty cells); the fitted preprocessing is saved in the model "
+                          "file as plain numbers, so predict and evaluate take the same kind "
+                          "of CSV. Training keeps a validation split, stops when the "
+                          "validation loss has not improved for --patience epochs and saves "
+                          "the best epoch. While a run is unfinished (or after Ctrl-C) DIR "
+                          f"holds {PARTIAL}."),
         epilog="bundled data sets:\n"
-               + "\n".join(f"  {k:<12} {v[1]}" for k, v in BUNDLED_DATASETS.items())
+               + "\n".join(f"  {k:<13} {v[1]}" for k, v in BUNDLED_DATASETS.items())
                + "\n\n" + _wrap("The task is detected from the target: labels, or whole "
                                 f"numbers with at most {MAX_CLASSES} distinct values, are "
-                                "classes; other numbers are a regression target."))
-    p.add_argument("data", metavar="DATA", help="a CSV file with a header row, or a bundled set")
+                                "classes; other numbers are a regression target. Rows with "
+                                "an empty target are left out.") + "\n\n" + EXIT_CODES)
+    p.add_argument("data", metavar="DATA", help="a CSV file (header row; comma, semicolon, tab "
+                   "or bar; plain or gzip/bz2/xz/zip) or a bundled set")
     p.add_argument("--target", metavar="COLUMN", help="the target column (required for CSV)")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the model and report")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier run in DIR (its files are removed first)")
     p.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
                    help="default: auto-detect from the target")
-    p.add_argument("--hidden", type=_ints, default=[64, 32], metavar="SIZES",
-                   help="hidden layer sizes, comma-separated (default: 64,32; 'none' for none)")
-    p.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
-                   help="hidden-unit activation (default: relu)")
-    p.add_argument("--loss", choices=("auto", "cross_entropy", "mse"), default="auto",
-                   help="cross_entropy for classes, mse for regression (default: auto); mse on "
-                        "classes is the notes' quadratic loss on the probabilities")
-    p.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam",
-                   help="default: adam")
-    p.add_argument("--lr", type=_positive_float, metavar="η", help="learning rate (default: "
-                   + ", ".join(f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items()) + ")")
-    p.add_argument("--epochs", type=_positive_int, default=50, metavar="N", help="default: 50")
-    p.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
-                   help="default: 32")
-    p.add_argument("--seed", type=int, default=0, help="seeds the split, weights and batches "
-                   "(default: 0)")
-    p.add_argument("--val-fraction", type=_fraction, default=0.2, metavar="F",
-                   help="held-out fraction for validation, 0 for none (default: 0.2)")
-    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True,
-                   help="scale features (and regression targets) to mean 0, std 1 using the "
-                        "training rows; saved in the model file (default: on)")
+    _add_training_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
 
-def _add_predict(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("predict", parents=[common], help="predictions (and probabilities) as CSV",
-                       description="Predict with a model file from `chainrule train`; the CSV's "
-                                   "columns are matched to the model's features by name (a "
-                                   "target column is ignored).")
+def _add_predict(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("predict", parents=parents, help="predictions (and probabilities) as CSV",
+                       epilog=EXIT_CODES,
+                       description=_wrap("Predict with a model file from `chainrule train`; "
+                                         "the CSV's columns are matched to the model's features "
+                                         "by name (a target column is ignored) and prepared as "
+                                         "in training (empty cells filled, categories one-hot "
+                                         "encoded, unseen categories all zeros). "
+                                         "Probabilities are written with every digit (repr), so "
+                                         "each row sums to one."))
     p.add_argument("model", metavar="MODEL", help="a .safetensors model file")
     p.add_argument("csv", metavar="CSV", help="rows to predict, with a header row")
     p.add_argument("--out", metavar="OUT.csv", help="output CSV (default: standard output)")
@@ -140,20 +177,44 @@ def _add_predict(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_predict)
 
 
-def _add_evaluate(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("evaluate", parents=[common], help="metrics on labelled data",
-                       description="Accuracy, log-loss and the confusion matrix (classes) or "
-                                   "MSE, MAE and R² (regression) of a model on a labelled CSV.")
+def _add_evaluate(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("evaluate", parents=parents, help="metrics on labelled data",
+                       epilog=EXIT_CODES,
+                       description=_wrap("Accuracy, log-loss and the confusion matrix (and for "
+                                         "two classes precision, recall, F1 and ROC-AUC), or "
+                                         "MSE, MAE and R² (regression) of a model on a labelled "
+                                         "CSV file or a bundled data set."))
     p.add_argument("model", metavar="MODEL", help="a .safetensors model file")
-    p.add_argument("csv", metavar="CSV", help="labelled rows, with a header row")
+    p.add_argument("data", metavar="DATA", help="labelled rows: a CSV file with a header row, "
+                   "or a bundled set")
     p.add_argument("--target", metavar="COLUMN",
                    help="the target column (default: the one the model was trained on)")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds a synthetic bundled set; the "
+                   "training seed gives the rows trained on, another seed fresh rows "
+                   "(default: 0)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=cmd_evaluate)
 
 
-def _add_gradcheck(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("gradcheck", parents=[common],
+def _add_export(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("export", parents=parents, help="the model and its preprocessing as ONNX",
+                       epilog=EXIT_CODES,
+                       description=_wrap("Write an ONNX graph that takes the raw feature "
+                                         "columns (one input per column: float32 for numbers, "
+                                         "NaN for an empty cell; string for categories, '' for "
+                                         "an empty cell), applies the saved preprocessing and "
+                                         "the network, and outputs the predicted label and the "
+                                         "class probabilities (classifiers) or the value in the "
+                                         "target's units (regression)."))
+    p.add_argument("model", metavar="MODEL", help="a .safetensors model file")
+    p.add_argument("--format", choices=("onnx",), default="onnx", help="default: onnx")
+    p.add_argument("--out", metavar="FILE", help="default: MODEL with the suffix .onnx")
+    p.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (default: 17)")
+    p.set_defaults(func=cmd_export)
+
+
+def _add_gradcheck(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("gradcheck", parents=parents[:1],
                        help="check gradients against finite differences",
                        description="Check a saved model's parameter gradients (float64, random "
                                    "inputs) and/or every registered primitive (--ops), in "
@@ -166,12 +227,12 @@ def _add_gradcheck(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="entries checked per parameter, chosen at random (default: 100)")
     p.add_argument("--atol", type=_positive_float, default=1e-5, help="default: 1e-5")
     p.add_argument("--rtol", type=_positive_float, default=1e-4, help="default: 1e-4")
-    p.add_argument("--seed", type=int, default=0, help="default: 0")
+    p.add_argument("--seed", type=_seed, default=0, help="default: 0")
     p.set_defaults(func=cmd_gradcheck, usage=p)
 
 
-def _add_explain(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("explain", parents=[common],
+def _add_explain(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("explain", parents=parents[:1],
                        help="one backpropagation step by hand (NOTES.md 4)",
                        description="Print one training step of a small sigmoid network in the "
                                    "notes' notation: z, y, the deltas δ_j = y_j(1 − y_j) Σ_k "
@@ -182,21 +243,21 @@ def _add_explain(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=_positive_float, default=0.5, metavar="η", help="default: 0.5")
     p.add_argument("--loss", choices=("squared", "log"), default="squared",
                    help="E = ½Σ(y* − y)² (default) or the log-loss")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights (default: 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seeds the weights (default: 0)")
     p.add_argument("--digits", type=_positive_int, default=6, help="significant digits")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
     p.set_defaults(func=cmd_explain)
 
 
-def _add_demo_and_info(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("demo", parents=[common],
+def _add_demo_and_info(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", parents=parents[:1],
                        help="train the notes' networks on bundled data and write a report")
     p.add_argument("--out", default="runs/demo", help="report folder (default: runs/demo)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
-    p = sub.add_parser("info", parents=[common],
+    p = sub.add_parser("info", parents=parents[:1],
                        help="version, optional extras and registered ops")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_info)
@@ -217,12 +278,21 @@ def build_parser() -> argparse.ArgumentParser:
                "  chainrule predict runs/mine/model.safetensors new.csv --out predictions.csv\n"
                "  chainrule evaluate runs/mine/model.safetensors test.csv\n"
                "  chainrule gradcheck runs/mine/model.safetensors\n"
-               "  chainrule explain\n\n"
-               "exit codes: 0 success, 1 data or file error, 2 usage error")
+               "  chainrule export runs/mine/model.safetensors --format onnx\n"
+               "  chainrule explain\n\n" + EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    reading = argparse.ArgumentParser(add_help=False)
+    group = reading.add_argument_group("reading CSV files")
+    group.add_argument("--sep", metavar="CHAR", help="the delimiter (default: detected among "
+                       "comma, semicolon, tab and bar; 'tab' names a tab)")
+    group.add_argument("--no-header", action="store_true",
+                       help="the file has no header row; its columns are named 1, 2, ...")
+    group.add_argument("--na", metavar="TEXT", action="append",
+                       help="a cell text that means missing, besides the usual ones (empty, NA, "
+                            "N/A, nan, NULL, ...); repeatable")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_train, _add_predict, _add_evaluate, _add_gradcheck, _add_explain,
-                _add_demo_and_info):
-        add(sub, common)
+    for add in (_add_train, _add_predict, _add_evaluate, _add_export, _add_gradcheck,
+                _add_explain, _add_demo_and_info):
+        add(sub, [common, reading])
     return parser

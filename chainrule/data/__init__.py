@@ -9,6 +9,7 @@ from ..errors import DatasetNotFound, MissingDependency
 from .dataset import (
     ConcatDataset, DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split,
 )
+from .features import Features
 from .datasets import admissions, blobs, circles, digits_binary, load_digits, moons, regression, spirals, xor
 from .mnist import load_fashion_mnist, load_idx, load_mnist, load_mnist_idx, mnist_store_path
 from .sampler import (
@@ -30,7 +31,7 @@ __all__ = [
     "load_digits", "digits_binary", "admissions", "xor", "moons", "circles", "blobs", "spirals",
     "regression",
     "load_idx", "load_mnist_idx", "load_fashion_mnist", "load_mnist", "mnist_store_path",
-    "Table", "read_csv",
+    "Table", "read_csv", "Features",
     "TabularData", "load_dataset", "encode_target", "encode_classes", "resolve_task",
     "BUNDLED_DATASETS", "MAX_CLASSES",
     "MissingDependency", "DatasetNotFound",

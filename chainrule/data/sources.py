@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from ..optional import require
 from . import datasets as _sets
-from .tabular import is_finite_number, read_csv
+from .tabular import Table, is_finite_number, read_csv
 
 __all__ = ["MAX_CLASSES", "BUNDLED_DATASETS", "TabularData", "load_dataset", "encode_classes",
            "resolve_task", "encode_target"]
@@ -52,11 +53,27 @@ def _regression(seed: int) -> tuple:
     return X, y.reshape(-1), ["x1"], "y"
 
 
+def _sklearn_set(name: str, target: str) -> Callable[[int], tuple]:
+    """One of scikit-learn's bundled tables, with its class names as the labels."""
+    def load(seed: int) -> tuple:
+        sets = require("sklearn.datasets", "sklearn", f"the {name} data set")
+        b = getattr(sets, f"load_{name}")()
+        labels = np.asarray(b.target_names, dtype=object)[b.target]
+        return b.data, labels, [str(f) for f in b.feature_names], target
+    return load
+
+
 #: name -> (loader(seed) -> (X, y, feature names, target name), description).
 BUNDLED_DATASETS: dict[str, tuple[Callable[[int], tuple], str]] = {
     "digits": (_digits(), "1,797 8×8 handwritten digits, ten classes (needs scikit-learn)"),
     "digits-0-1": (_digits(0, 1), "the notes' binary task: 0 vs 1 (needs scikit-learn)"),
     "digits-1-2": (_digits(1, 2), "the notes' binary task: 1 vs 2 (needs scikit-learn)"),
+    "breast-cancer": (_sklearn_set("breast_cancer", "diagnosis"),
+                      "569 tumours, 30 measurements, malignant or benign (needs scikit-learn)"),
+    "iris": (_sklearn_set("iris", "species"), "150 irises, 4 measurements, three species "
+                                              "(needs scikit-learn)"),
+    "wine": (_sklearn_set("wine", "cultivar"), "178 wines, 13 measurements, three cultivars "
+                                               "(needs scikit-learn)"),
     "admissions": (_two_d("admissions", n=400), "accept iff 2·test + grades ≥ 18"),
     "xor": (_two_d("xor", n=400, noise=0.2), "the XOR corners with noise"),
     "moons": (_two_d("moons", n=400, noise=0.15), "two interleaving half circles"),
@@ -69,58 +86,76 @@ BUNDLED_DATASETS: dict[str, tuple[Callable[[int], tuple], str]] = {
 
 @dataclass
 class TabularData:
-    """Features, raw target values and their names, whatever the source.
+    """Feature columns, raw target values and their names, whatever the source.
 
     Attributes:
         source: the CSV path or the bundled set's name.
-        X: float64 (rows, features).
+        table: the rows (a :class:`~chainrule.data.Table`; its columns include ``features``).
         target: float64 values, or text labels (dtype object).
         features: the feature names.
         target_name: the target column's name.
-        lines: each row's line in the CSV file (None for a bundled set).
+        dropped: rows left out because their target cell was missing.
     """
 
     source: str
-    X: np.ndarray
+    table: Table
     target: np.ndarray
     features: list[str]
     target_name: str
-    lines: list[int] | None = None
+    dropped: int = 0
+
+    @property
+    def X(self) -> np.ndarray:
+        """The features as float64 (rows, features); text or missing cells raise DataError."""
+        return self.table.numeric(self.features)
+
+    @property
+    def n_rows(self) -> int:
+        """The number of rows."""
+        return len(self.target)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether every feature is a complete number column (a bundled set always is)."""
+        return all(self.table.is_numeric(f) and not np.any(self.table.missing(f))
+                   for f in self.features)
 
 
-def _target_values(values: Sequence[str], source: str, name: str,
-                   lines: Sequence[int]) -> np.ndarray:
-    """A CSV target column as float64 numbers, or as text labels when they are not numbers."""
-    empty = [lines[i] for i, v in enumerate(values) if not v]
-    if empty:
-        raise DataError(f"{source}: the target column {name!r} has empty cells (line(s) "
-                        f"{', '.join(map(str, empty[:5]))}{', ...' if len(empty) > 5 else ''})")
-    try:
-        y = np.asarray(values, dtype=str).astype(np.float64)
-    except ValueError:
-        return np.asarray(values, dtype=object)  # class labels such as "setosa"
-    if not np.all(np.isfinite(y)):
-        row = int(np.flatnonzero(~np.isfinite(y))[0])
-        raise DataError(f"{source}: the target column {name!r} has {values[row]!r} on line "
-                        f"{lines[row]}; targets must be finite")
-    return y
+def _target_values(table: Table, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows with a target, their values: float64 numbers or text labels)."""
+    keep = ~table.missing(name)
+    y = table.column(name)[keep]
+    if table.is_numeric(name):
+        if not np.all(np.isfinite(y)):
+            row = int(np.flatnonzero(keep)[np.flatnonzero(~np.isfinite(y))[0]])
+            raise DataError(f"{table.source}: the target column {name!r} has {y[~np.isfinite(y)][0]}"
+                            f" in data row {row + 1}; targets must be finite")
+        return keep, y.astype(np.float64)
+    return keep, y.astype(object)  # class labels such as "setosa"
 
 
-def load_dataset(spec: str, target: str | None = None, seed: int = 0) -> TabularData:
+def load_dataset(spec: str, target: str | None = None, seed: int = 0, *, sep: str | None = None,
+                 header: bool = True, na_values: Sequence[str] = (),
+                 text_columns: Sequence[str] = ()) -> TabularData:
     """A CSV file (with ``target`` naming its target column) or a bundled set by name.
+
+    Rows whose target cell is missing are left out (counted in ``dropped``); missing feature
+    cells stay missing (NaN, or None in text columns) for :class:`~chainrule.data.Features`.
 
     Args:
         spec: a CSV path or a name in :data:`BUNDLED_DATASETS`.
         target: the CSV's target column (for a bundled set: None, or its own target name).
         seed: seeds the synthetic bundled sets.
+        sep, header, na_values, text_columns: how to read a CSV file (see
+            :func:`~chainrule.data.read_csv`).
 
     Returns:
-        A :class:`TabularData`: float64 features, and target values (float64, or text labels).
+        A :class:`TabularData`: the table, and target values (float64, or text labels).
 
     Raises:
         OSError: a CSV path that does not exist or cannot be read.
-        DataError: a missing target column (the message lists the columns), non-numeric
-            features, an unknown data set name.
+        DataError: a missing target column (the message lists the columns), an unknown data
+            set name, no row with a target.
 
     >>> d = load_dataset("admissions", seed=0)
     >>> d.features, d.target_name, d.X.shape
@@ -132,19 +167,26 @@ def load_dataset(spec: str, target: str | None = None, seed: int = 0) -> Tabular
         if target not in (None, tname):
             raise DataError(f"the bundled data set {spec!r} has the target column {tname!r}; "
                             f"got --target {target!r} (--target names a CSV file's column)")
-        return TabularData(spec, np.asarray(X, dtype=np.float64),
-                           np.asarray(y).astype(np.float64), features, tname)
-    if not path.exists() and path.suffix.lower() != ".csv" and "/" not in spec and "\\" not in spec:
+        y = np.asarray(y)
+        return TabularData(spec, Table.from_array(spec, np.asarray(X, dtype=np.float64),
+                                                  features),
+                           y if y.dtype == object else y.astype(np.float64), features, tname)
+    if not path.exists() and path.suffix.lower() not in (".csv", ".gz", ".tsv", ".txt") \
+            and "/" not in spec and "\\" not in spec:
         raise DataError(f"{spec!r} is neither a CSV file nor a bundled data set; bundled sets: "
                         + ", ".join(BUNDLED_DATASETS))
-    table = read_csv(path)
+    table = read_csv(path, sep=sep, header=header, na_values=na_values,
+                     text_columns=text_columns)
     target = table.check_target(target, f"{path}: name the target column with --target")
     features = [c for c in table.columns if c != target]
     if not features:
         raise DataError(f"{path}: only the target column {target!r}; no feature columns")
-    X = table.numeric(features)
-    y = _target_values(table.column(target), str(path), target, table.lines)
-    return TabularData(str(path), X, y, features, target, table.lines)
+    keep, y = _target_values(table, target)
+    if not np.any(keep):
+        raise DataError(f"{path}: the target column {target!r} has no values")
+    dropped = int(np.sum(~keep))
+    return TabularData(str(path), table.take(keep) if dropped else table, y, features, target,
+                       dropped)
 
 
 def _label_json(v: Any) -> Any:
