@@ -44,7 +44,9 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
 def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write ``arrays`` and JSON-able ``meta`` to a safetensors file, atomically."""
     stn = _safetensors()
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    # NOTE: not ascontiguousarray alone, which makes a 0-d buffer (BatchNorm's batch count) 1-d
+    arrays = {k: v if v.flags.c_contiguous else np.ascontiguousarray(v)
+              for k, v in ((k, np.asarray(v)) for k, v in arrays.items())}
     header = {"format": FORMAT, "json": json.dumps(meta), "sha256": _digest(arrays)}
     blob = stn.save(arrays, metadata=header)
     with atomic_write(path, "wb") as f:
@@ -306,6 +308,8 @@ class Checkpoint(Callback):
     >>> Checkpoint("run.safetensors", every=5).every
     5
     """
+
+    root_only = True  # in a data-parallel fit, rank 0 alone writes the file
 
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
         self.path = Path(path)

@@ -374,7 +374,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
         *, epochs: int = 10, batch_size: int = 32, shuffle: bool = True, rng: Any = None,
         sampler: Any = None, metrics: Sequence[str] = ("accuracy",),
         callbacks: Iterable[Callback] = (), progress: bool | None = None, desc: str = "training",
-        verbose: bool = False, check_finite: bool = True) -> History:
+        verbose: bool = False, check_finite: bool = True, distributed: Any = None) -> History:
     """Train ``model`` by mini-batch gradient descent and return the per-epoch history.
 
     Each step: forward, ``loss_fn(output, target)``, ``zero_grad``, ``backward``, ``step``
@@ -398,6 +398,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
         progress: a progress bar (tqdm) per epoch; None shows it on a terminal only.
         verbose: print one line per epoch.
         check_finite: raise when the epoch's training loss is NaN or infinite.
+        distributed: a :class:`chainrule.distributed.Distributed` world (``init()``) to train
+            data-parallel over MPI ranks: shards, reduced gradients and logs, rank 0 reports.
 
     Returns:
         A :class:`History` with loss, accuracy, val_loss, val_accuracy, lr and seconds.
@@ -407,6 +409,10 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
             non-finite training loss (with ``check_finite``).
     """
     check_number(epochs, "epochs", "fit", low=1, integer=True)
+    if distributed is not None:  # data parallel: the world configures this loop (one call)
+        train, val, optimizer, callbacks, progress, verbose = distributed.configure(
+            model, optimizer, loss_fn, train, val, batch_size=batch_size, shuffle=shuffle,
+            rng=rng, sampler=sampler, callbacks=callbacks, progress=progress, verbose=verbose)
     run = _Run(model, loss_fn, optimizer,
                _loader(train, batch_size, shuffle and sampler is None, rng, sampler),
                None if val is None else _loader(val, 1024, False, None), metrics, check_finite,

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__, demo, optim
 from .. import random as crandom
+from ..distributed import init as init_distributed
 from ..data import Table, TabularData, encode_target, load_dataset, read_csv, train_test_split
 from ..errors import ConfigError, FileFormatError, MissingDependency, ShapeError
 from ..explain import backprop_trace, engine_difference, example_network
@@ -94,7 +95,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                       epochs=args.epochs, batch_size=args.batch_size, rng=args.seed,
                       metrics=("accuracy",) if spec.head.is_classifier else (),
                       progress=False if args.no_progress else None,
-                      desc=f"training on {Path(data.source).name}")
+                      desc=f"training on {Path(data.source).name}",
+                      distributed=init_distributed() if args.distributed else None)
+    if args.distributed and not init_distributed().is_root:
+        return 0  # rank 0 alone writes the model and the report
     meta = {"format": "chainrule-cli", **spec.metadata(), "data": data.source,
             "hidden": args.hidden, "activation": args.activation, "loss": loss_name,
             "optimizer": args.optimizer, "lr": lr, "epochs": args.epochs,

@@ -124,6 +124,8 @@ def _add_train(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="scale features (and regression targets) to mean 0, std 1 using the "
                         "training rows; saved in the model file (default: on)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
+                   "of mpiexec (mpiexec -n 4 chainrule train ... --distributed); rank 0 writes")
     p.set_defaults(func=cmd_train)
 
 
