@@ -227,7 +227,7 @@ SIZE_RULES = {
     "LogisticRegression": lambda a: _dim(a["n_features"]) + 1,
     "Perceptron": lambda a: _dim(a["n_features"]) + 1,
 }
-SIZE_RULES["BatchNorm2d"] = SIZE_RULES["BatchNorm1d"]
+SIZE_RULES["BatchNorm2d"] = SIZE_RULES["SyncBatchNorm"] = SIZE_RULES["BatchNorm1d"]
 PARAMETER_FREE = frozenset(
     "AdaptiveAvgPool1d AdaptiveAvgPool2d AvgPool1d AvgPool2d MaxPool1d MaxPool2d "
     "MSELoss L1Loss HuberLoss SmoothL1Loss KLDivLoss Dropout Dropout1d Dropout2d ELU GELU "
@@ -546,6 +546,8 @@ class Checkpoint(Callback):
     >>> Checkpoint("run.safetensors", every=5).every
     5
     """
+
+    root_only = True  # in a data-parallel fit, rank 0 alone writes the file
 
     def __init__(self, path: str | os.PathLike, every: int = 1, monitor: str | None = None,
                  save_best_only: bool = False, mode: str = "auto") -> None:

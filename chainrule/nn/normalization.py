@@ -11,8 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import on_backend_of, to_host
 from ..errors import ConfigError, ShapeError
 from ..validate import check_number
+from ..ops import Op
 from ..ops.norm import Normalize
 from ..tensor import ArrayLike, Tensor, apply, as_dtype
 from .module import Buffer, Module, Parameter, layer_input
@@ -361,3 +363,94 @@ class InstanceNorm2d(_InstanceNorm):
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
            "InstanceNorm2d"]
+
+
+class _SyncNormalize(Op, register=False):
+    """x̂ = (x − μ)·inv with μ and inv = 1/√(σ² + ε) of the whole world's batch (given); the
+    gradient needs the world's means of g and g·x̂ too: ḡ_x = (g − mean(g) − x̂·mean(g·x̂))·inv,
+    the rule of :class:`chainrule.ops.norm.Normalize` with means over every rank's samples."""
+
+    def forward(self, x, *, mean, inv, count, axes, group):
+        self.axes, self.count, self.group = axes, count, group
+        xhat = (x - mean) * inv
+        self.save(xhat, inv)
+        return xhat
+
+    def _rule(self, u):
+        # NOTE: each rank's u is the gradient of its own loss; the world's loss weighs it by
+        # the group's grad_weight w (its share of a mean), so the means are of w·u, and the
+        # result is divided by w again because the data-parallel fit weighs the gradients
+        # it sums by w after backward
+        xhat, inv = self.saved
+        w = float(getattr(self.group, "grad_weight", 1.0))
+        local = self.xp.concatenate([u.sum(axis=self.axes), (u * xhat).sum(axis=self.axes)]) * w
+        sums = self.xp.asarray(self.group.allreduce(local), dtype=u.dtype) / self.count
+        c = xhat.shape[1]
+        shape = (1, -1) + (1,) * (u.ndim - 2)
+        return (u - (sums[:c].reshape(shape) + xhat * sums[c:].reshape(shape)) / w) * inv
+
+    def vjp(self, g):
+        return (self._rule(g),)
+
+    def jvp(self, t):
+        return self._rule(self.xp.broadcast_to(t, self.saved[0].shape))
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization whose statistics are those of the global batch: the per-channel
+    mean and biased variance over the samples of every rank of a data-parallel run, as
+    PyTorch's ``SyncBatchNorm`` (inputs (N, C, *)). With N ranks it computes what
+    :class:`BatchNorm1d`/:class:`BatchNorm2d` compute on the whole batch in one process.
+
+    Args:
+        num_features, eps, momentum, affine, track_running_stats, dtype: as BatchNorm1d.
+        process_group: an object whose ``allreduce(array)`` returns the sum over ranks
+            (:class:`chainrule.distributed.Distributed`); None: the world of the data-parallel
+            :func:`~chainrule.train.fit` that trains it, or this process alone.
+
+    >>> bn = SyncBatchNorm(2)  # no process group: this process's batch, as BatchNorm1d
+    >>> bn(Tensor([[1.0, 10.0], [3.0, 30.0]])).numpy().round(3).tolist()
+    [[-1.0, -1.0], [1.0, 1.0]]
+    """
+
+    ranks = (2, 3, 4, 5)
+    layout = "(N, C, *)"
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 process_group: Any = None, dtype: Any = np.float32) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+        self.process_group = process_group
+
+    def forward(self, x: Any) -> Any:
+        group = self.process_group
+        if group is None or getattr(group, "size", 1) == 1 or not self.training:
+            return super().forward(x)
+        where = f"SyncBatchNorm({self.num_features})"
+        x = layer_input(where, x, self.weight if self.affine else self.running_mean)
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ShapeError(f"{where}: expected an input (N, {self.num_features}, *); got shape "
+                             f"{tuple(x.shape)}")
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        v = x.data if isinstance(x, Tensor) else x.primal
+        local = to_host(v.sum(axis=axes, dtype=np.float64))
+        sums = group.allreduce(np.concatenate([local, [v.size // x.shape[1]]]))
+        n = int(sums[-1])
+        if n < 2:
+            raise ShapeError(f"{where}: training needs more than one value per channel over "
+                             f"all ranks; got {n}")
+        mean = sums[:-1] / n
+        d = v - on_backend_of(v, mean, v.dtype).reshape(shape)
+        var = group.allreduce(to_host((d * d).sum(axis=axes, dtype=np.float64))) / n
+        inv = on_backend_of(v, (var + self.eps) ** -0.5, v.dtype).reshape(shape)
+        y = apply(_SyncNormalize, x, mean=on_backend_of(v, mean, v.dtype).reshape(shape),
+                  inv=inv, count=n, axes=axes, group=group)
+        if self.track_running_stats:
+            self._update(on_backend_of(v, mean, v.dtype), on_backend_of(v, var, v.dtype), n)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "SyncBatchNorm"]

@@ -428,7 +428,7 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
         progress: bool | None = None, desc: str = "training", verbose: bool | None = None,
         check_finite: bool = True, class_weight: Any = None, sample_weight: Any = None,
         validation_split: float = 0.0, initial_epoch: int | None = None,
-        resume: dict[str, Any] | None = None) -> History:
+        resume: dict[str, Any] | None = None, distributed: Any = None) -> History:
     """Train ``model`` by mini-batch gradient descent and return the per-epoch history.
 
     Each step: forward, ``loss_fn(output, target)``, ``zero_grad``, ``backward``, ``step``
@@ -470,6 +470,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
         resume: what :func:`chainrule.io.load_checkpoint` returned: training goes on from its
             epoch with its history, the loader's shuffling generator and the callbacks' states
             (schedulers, early stopping), so the result is bit-identical to an unbroken run.
+        distributed: a :class:`chainrule.distributed.Distributed` world (``init()``) to train
+            data-parallel over MPI ranks: shards, reduced gradients and logs, rank 0 reports.
 
     Returns:
         A :class:`History` with loss, the metrics, their val_* twins, lr and seconds (and,
@@ -485,6 +487,10 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
     train, val = _split(train, val, validation_split, sample_weight)
     wanted = check_metrics(metrics, "fit")
     cw = _class_weights(class_weight, train[1] if isinstance(train, tuple) else None)
+    if distributed is not None:  # data parallel: the world configures this loop (one call)
+        train, val, optimizer, callbacks, progress, verbose = distributed.configure(
+            model, optimizer, loss_fn, train, val, batch_size=batch_size, shuffle=shuffle,
+            rng=rng, sampler=sampler, callbacks=callbacks, progress=progress, verbose=verbose)
     loader = _loader(train, batch_size, shuffle and sampler is None, rng, sampler)
     run = _Run(model, loss_fn, optimizer, loader,
                None if val is None else _loader(val, 1024, False, None), wanted, check_finite,
