@@ -73,7 +73,7 @@ def _safetensors() -> Any:
         import safetensors.numpy as stn
     except ImportError as exc:
         raise MissingDependency("model files need the safetensors package: "
-                                "pip install chainrule[io]") from exc
+                                "pip install chainrule[files]") from exc
     return stn
 
 

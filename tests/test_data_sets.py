@@ -60,7 +60,7 @@ def test_digits_binary_rejects_bad_digits(a, b):
 def test_missing_scikit_learn_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(MissingDependency, match=r"pip install chainrule\[data\]"):
+    with pytest.raises(MissingDependency, match=r"pip install chainrule\[sklearn\]"):
         load_digits()
     with pytest.raises(ImportError):  # also an ImportError for code that expects one
         digits_binary()

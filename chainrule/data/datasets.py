@@ -20,7 +20,7 @@ from .. import random as _random
 from ..errors import ConfigError
 from ._errors import require
 
-_SKLEARN = "pip install chainrule[data]  (or: pip install scikit-learn)"
+_SKLEARN = "pip install chainrule[sklearn]  (or: pip install scikit-learn)"
 
 
 def _n(n: int, name: str, at_least: int = 1) -> int:
@@ -49,7 +49,7 @@ def load_digits(images: bool = False) -> tuple[np.ndarray, np.ndarray]:
         ``X`` float32 in [0, 1] (pixel intensity / 16), ``y`` int64 digits 0-9.
 
     Raises:
-        MissingDependency: scikit-learn is not installed (``pip install chainrule[data]``).
+        MissingDependency: scikit-learn is not installed (``pip install chainrule[sklearn]``).
 
     >>> X, y = load_digits()
     >>> X.shape, X.dtype.name, float(X.max()), y.dtype.name, int(y[:10].sum())
