@@ -86,6 +86,20 @@ ENABLES = {
             "cr.onnx.export(nn.Linear(2, 1), np.zeros((1, 2)), 'm.onnx')",
 }
 
+ENABLED = """
+import sys, traceback
+
+def enabled(checks):  # one process for all (each start imports NumPy and chainrule again)
+    failed = []
+    for extra, code in checks.items():
+        try:
+            exec(code, {})
+        except Exception:
+            traceback.print_exc(file=sys.stdout)
+            failed.append(extra)
+    print("failed:", failed)
+"""
+
 
 def _index_unreachable() -> str | None:
     """Why pip cannot reach its package index, or None when it can."""
@@ -168,5 +182,6 @@ def test_wheel_installs_alone_then_with_every_extra(dist, tmp_path):
     Path(site.strip(), "zz_outer.pth").write_text("\n".join(here) + "\n")
     extras = [e for e in EXTRAS if HAS_MNIST or e != "mnist"]
     _run([*pip, f"{wheel}[{','.join([*extras, 'all'])}]"], cwd=tmp_path)
-    for extra in extras:
-        _run([py, "-c", ENABLES[extra]], cwd=tmp_path)
+    checks = {extra: ENABLES[extra] for extra in extras}
+    out = _run([py, "-c", f"{ENABLED}\nenabled({checks!r})"], cwd=tmp_path)
+    assert "failed: []" in out, out
