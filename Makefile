@@ -1,4 +1,5 @@
 # The two commands of the README: `make demo` and `make test`. Both build .venv first.
+# Another Python in its own venv: `make test PYTHON=python3.10 VENV=.venv-3.10` (.ci/run does).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -29,4 +30,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check chainrule tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-3.* build dist *.egg-info .pytest_cache

