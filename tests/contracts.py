@@ -1,4 +1,5 @@
-"""A contract import-linter does not ship: no private name crosses a package.
+"""A contract import-linter does not ship: no private module or name crosses a package
+(import-linter's own private_modules contract needs 2.17, which needs Python 3.11).
 
 ``from .conv import _tuple`` inside ``chainrule.nn`` is the package's own business; the same
 import from ``chainrule.viz``, or ``M._np(...)`` on an imported module, is a private name
@@ -77,6 +78,12 @@ def _crossings(root: str) -> list[str]:
                 for a in node.names:
                     if a.name in mods and a.asname:
                         aliases[a.asname] = a.name
+                    if a.name in mods and _private(a.name.rsplit(".", 1)[-1]):
+                        owner = _owner(a.name, mods[a.name][1], root)
+                        if not (name + ".").startswith(owner + ".") \
+                                and not (mine + ".").startswith(owner + "."):
+                            bad.append(f"{name} imports the private module {a.name} "
+                                       f"(l.{node.lineno})")
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
                     and node.value.id in aliases and _private(node.attr):
