@@ -27,6 +27,7 @@ import numpy as np
 from .errors import ConfigError, DataError, ShapeError
 from .validate import check_choice, check_number
 from .ops import stable_sigmoid
+from .explain_four import Differentiation, differentiate
 
 LOSSES = ("squared", "log")
 
@@ -410,4 +411,5 @@ def engine_difference(model: Any, trace: BackpropTrace) -> float:
     return max(float(np.max(np.abs(p.grad - want[n]))) for n, p in model.named_parameters())
 
 
-__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace", "example_network", "engine_difference"]
+__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace", "example_network", "engine_difference",
+           "differentiate", "Differentiation"]
