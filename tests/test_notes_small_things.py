@@ -29,3 +29,32 @@ def test_decision_boundary_colours_class_1_blue_and_class_0_red_as_the_notes(tmp
     assert left[2] > left[0] + 0.05 and right[0] > right[2] + 0.05
     with pytest.raises(cr.ConfigError, match="expected one per class"):
         plot_decision_boundary(predict, X, y, tmp_path / "d.png", colors=("red",))
+
+
+def test_mlp_without_bias_matches_the_notes_equations():
+    from chainrule.models import MLP
+    net = MLP([2, 3, 1], activation="sigmoid", task="binary", rng=0, bias=False)
+    names = [n for n, _ in net.named_parameters()]
+    assert names and all(n.endswith("weight") for n in names)
+    assert "bias=False" in repr(net)
+    W1, W2 = (p.data.astype(np.float64) for _, p in net.named_parameters())
+    x = np.array([[0.5, -1.0], [0.0, 0.0]])
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    expected = sig(sig(x @ W1.T) @ W2.T)[:, 0]  # ŷ = σ(W2 σ(W1 x)), no b anywhere
+    np.testing.assert_allclose(net.predict_proba(x), expected, rtol=1e-5)
+    assert net.predict_proba(np.zeros((1, 2)))[0] == pytest.approx(0.5 if W2.sum() * 0.5 == 0 else
+                                                                   sig(W2.sum() * 0.5))
+    with_bias = MLP([2, 3, 1], rng=0, task="binary")
+    assert len(list(with_bias.parameters())) == 4
+    with pytest.raises(cr.ConfigError, match="bias"):
+        MLP([2, 1], task="binary", bias="no")
+
+
+def test_mlp_without_bias_saves_and_loads(tmp_path):
+    from chainrule.models import MLP
+    net = MLP([2, 3, 1], task="binary", bias=False, rng=0)
+    cr.save(net, tmp_path / "n.cr")
+    back = cr.load(tmp_path / "n.cr")
+    x = np.ones((2, 2))
+    np.testing.assert_array_equal(back.predict_proba(x), net.predict_proba(x))
+    assert back.bias is False
