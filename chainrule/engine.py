@@ -94,8 +94,15 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
             gradients, or a graph already freed by an earlier backward.
     """
     if not root.requires_grad:
-        raise GraphError("backward() on a tensor that does not require grad: no input of the "
-                         "ops that made it has requires_grad=True (or it was made under no_grad)")
+        kind = getattr(root.data, "dtype", None)
+        made = (f" It holds {kind} values, as a comparison or a count of errors does."
+                if kind is not None and kind.kind in "biu" else "")
+        raise GraphError(
+            "backward() on a tensor that does not require grad: no input of the ops that made "
+            "it has requires_grad=True, it was made under no_grad, or a comparison (>, ==, "
+            "argmax, round, a step function) cut the graph: such ops have zero derivative "
+            f"almost everywhere and pass no gradient.{made} To train, differentiate a smooth "
+            "stand-in instead, e.g. the log-loss rather than the error count (notes §3).")
     if grad is None:
         data = root.data
         if data.size != 1:

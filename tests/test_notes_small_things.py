@@ -58,3 +58,13 @@ def test_mlp_without_bias_saves_and_loads(tmp_path):
     x = np.ones((2, 2))
     np.testing.assert_array_equal(back.predict_proba(x), net.predict_proba(x))
     assert back.bias is False
+
+
+def test_backward_through_a_comparison_says_comparisons_cut_the_graph():
+    w = cr.tensor([1.0, -2.0], requires_grad=True)
+    x = np.array([[1.0, 1.0], [2.0, 0.5]])
+    errors = ((cr.tensor(x) @ w > 0) != cr.tensor(np.array([True, False]))).sum()
+    with pytest.raises(cr.GraphError, match="comparison") as info:
+        errors.backward()
+    assert "cut the graph" in str(info.value) and "log-loss" in str(info.value)
+    assert "bool values" in str(info.value) or "int" in str(info.value)
