@@ -68,3 +68,14 @@ def test_backward_through_a_comparison_says_comparisons_cut_the_graph():
         errors.backward()
     assert "cut the graph" in str(info.value) and "log-loss" in str(info.value)
     assert "bool values" in str(info.value) or "int" in str(info.value)
+
+
+def test_explain_never_prints_minus_zero():
+    import re
+    from chainrule.explain import backprop_trace, example_network
+    net = example_network([2, 2, 1])
+    trace = backprop_trace(net, [-0.0, 0.0], [0.5])  # −0 inputs make −0 weight gradients
+    text = str(trace)
+    assert "x1 = 0," in text or "= 0" in text
+    assert not re.search(r"(?<![\d.e])-0(?![.\d])", text), text
+    assert "NOTES.md" not in text and "notes §4" in text
