@@ -1,7 +1,7 @@
 """The engine: the switches every op reads, and backpropagation over the recorded graph.
 
 Forward, :func:`chainrule.tensor.apply` numbers each recorded op (:func:`next_seq`) and reads
-:data:`MODE`; here ``backward`` walks the graph once from the output down (NOTES.md section 4),
+:data:`MODE`; here ``backward`` walks the graph once from the output down (notes §4, backpropagation),
 in reverse creation order (a heap keyed by each op's sequence number, so no separate sort),
 calling each op's ``vjp`` with the cotangent of its output: g_x = Σ_k g_{u_k} ∂u_k/∂x.
 Cotangents meeting at a node are summed (in place only into buffers the engine alone holds;

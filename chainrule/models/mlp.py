@@ -1,5 +1,6 @@
-"""The feedforward network of the notes (§1, the neuron and networks of neurons), built from the design decisions the notes name:
-depth and width (``sizes``), activation, objective (from ``task``) and initialization."""
+"""The feedforward network of the notes (§1, the neuron and networks of neurons), built from
+the design decisions the notes name: depth and width (``sizes``), activation, objective
+(from ``task``), initialization and, for the notes' equations without it, no bias."""
 
 from __future__ import annotations
 
