@@ -1,4 +1,4 @@
-"""Reverse mode as functions (NOTES.md section 4): ``grad``, ``value_and_grad`` and ``vjp``
+"""Reverse mode as functions (notes §4, backpropagation): ``grad``, ``value_and_grad`` and ``vjp``
 over :func:`chainrule.engine.backward`, JAX-style.
 
 The engine's switches (``no_grad``, ``detect_anomaly``...) and ``backward`` itself live in

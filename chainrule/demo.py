@@ -1,6 +1,6 @@
 """The main job: the notes' networks trained on bundled data, with progress and a report.
 
-1. The notes' network (NOTES.md 1, 3, 7): one hidden layer of sigmoid units telling
+1. The notes' network (notes §1, 3, 7): one hidden layer of sigmoid units telling
    handwritten 0 from 1, trained by gradient ascent on the log-likelihood.
 2. A multiclass MLP (softmax output, cross-entropy) on all ten digits.
 3. The perceptron trick on the admissions data (boundary 2·test + grades − 18 = 0).
@@ -26,7 +26,7 @@ from .train import evaluate, fit
 
 
 def _neg_mean_log_likelihood(z: Any, y: Any) -> Any:
-    # Gradient ascent on LL(θ) is gradient descent on −LL(θ)/n (NOTES.md 3).
+    # Gradient ascent on LL(θ) is gradient descent on −LL(θ)/n (notes §3, objectives).
     return -NF.log_likelihood_with_logits(z, y, reduction="mean")
 
 
@@ -80,7 +80,7 @@ def _ten_digits(seed: int, progress: bool | None) -> tuple[dict[str, Any], Any]:
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, rng=seed, stratify=y)
     scaler = Standardizer().fit(Xtr)
     Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
-    # Dropout 0.3 (NOTES.md 6, regularization): over seeds 0-4 the held-out accuracy is
+    # Dropout 0.3 (notes §6, regularization): over seeds 0-4 the held-out accuracy is
     # 97.6-98.9% (mean 98.3%); without it the network overfits the 1,347 training images.
     mlp = MLP([64, 128, 64, 10], activation="relu", task="multiclass", dropout=0.3, rng=seed)
     h = fit(mlp, mlp.loss_fn, Adam(mlp.parameters(), lr=1e-3), (Xtr, ytr), (Xte, yte),

@@ -1,6 +1,6 @@
 """Data-parallel training over MPI (mpi4py): every rank holds the whole model and a shard of
 every batch; gradients are averaged by one allreduce per step, so every rank takes the same
-optimizer step (NOTES.md 6: the gradient of a mean loss is the mean of the per-sample ones).
+optimizer step (notes §6: the gradient of a mean loss is the mean of the per-sample ones).
 
 Launch with ``mpiexec -n 4 python train.py`` (or ``chainrule train ... --distributed``) and
 pass ``distributed=init()`` to :func:`chainrule.train.fit`. What fit then does:

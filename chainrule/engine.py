@@ -1,7 +1,7 @@
 """The engine: the switches every op reads, and backpropagation over the recorded graph.
 
 Forward, :func:`chainrule.tensor.apply` numbers each recorded op (:func:`next_seq`) and reads
-:data:`MODE`; here ``backward`` walks the graph once from the output down (NOTES.md section 4),
+:data:`MODE`; here ``backward`` walks the graph once from the output down (notes §4, backpropagation),
 in reverse creation order (a heap keyed by each op's sequence number, so no separate sort),
 calling each op's ``vjp`` with the cotangent of its output: g_x = Σ_k g_{u_k} ∂u_k/∂x.
 Cotangents meeting at a node are summed (in place only into buffers the engine alone holds;
@@ -94,8 +94,15 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
             gradients, or a graph already freed by an earlier backward.
     """
     if not root.requires_grad:
-        raise GraphError("backward() on a tensor that does not require grad: no input of the "
-                         "ops that made it has requires_grad=True (or it was made under no_grad)")
+        kind = getattr(root.data, "dtype", None)
+        made = (f" It holds {kind} values, as a comparison or a count of errors does."
+                if kind is not None and kind.kind in "biu" else "")
+        raise GraphError(
+            "backward() on a tensor that does not require grad: no input of the ops that made "
+            "it has requires_grad=True, it was made under no_grad, or a comparison (>, ==, "
+            "argmax, round, a step function) cut the graph: such ops have zero derivative "
+            f"almost everywhere and pass no gradient.{made} To train, differentiate a smooth "
+            "stand-in instead, e.g. the log-loss rather than the error count (notes §3).")
     if grad is None:
         data = root.data
         if data.size != 1:

@@ -1,6 +1,6 @@
 """Backpropagation by hand: one training step of a dense sigmoid network in the notes' notation.
 
-:func:`backprop_trace` does what NOTES.md section 4 asks a learner to do with pencil and paper,
+`backprop_trace` does what the notes' §4 (backpropagation) asks a learner to do with pencil and paper,
 in NumPy and without the autograd engine (that is the point; the tests compare its numbers
 with the engine's):
 
@@ -27,6 +27,7 @@ import numpy as np
 from .errors import ConfigError, DataError, ShapeError
 from .validate import check_choice, check_number
 from .ops import stable_sigmoid
+from .explain_four import Differentiation, differentiate
 
 LOSSES = ("squared", "log")
 
@@ -139,7 +140,8 @@ class BackpropTrace:
             digits: significant digits of every number.
         """
         def f(v: float) -> str:
-            return f"{float(v):.{digits}g}"
+            s = f"{float(v):.{digits}g}"
+            return s[1:] if s.startswith("-") and float(s) == 0 else s  # never "-0"
 
         def p(v: float) -> str:  # a factor in a product: negative numbers in parentheses
             return f"({f(v)})" if float(v) < 0 else f(v)
@@ -152,7 +154,7 @@ class BackpropTrace:
             e_def = "E = −Σ_t [y*_t ln y_t + (1 − y*_t) ln(1 − y_t)]"
             d_out = "δ_t = y_t − y*_t   (= y_t(1 − y_t) ∂E/∂y_t for the log-loss)"
         lines = [
-            "One step of backpropagation on one example (NOTES.md 4)",
+            "One step of backpropagation on one example (notes §4, backpropagation)",
             f"network {'-'.join(map(str, sizes))}, sigmoid units, {e_def}, η = {f(self.lr)}",
             "w_ij is the weight from unit i to unit j; the bias w_0j is the weight of an extra "
             "input y_0 = 1",
@@ -275,10 +277,10 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
     return a.reshape(-1)
 
 
-# NOTE: the hand method of NOTES.md 4 in its order (forward, error, deltas from the top,
+# NOTE: the hand method of the notes' §4 in its order (forward, error, deltas from the top,
 # gradients and updates) is meant to be read top to bottom as one algorithm.
 def backprop_trace(model: Any, x: Any, y: Any, lr: float = 0.5, loss: str = "squared") -> BackpropTrace:
-    """One step of backpropagation by the notes' δ recursion (NOTES.md 4), in NumPy.
+    """One step of backpropagation by the notes' δ recursion (notes §4, backpropagation), in NumPy.
 
     The model is not changed: the new weights are in the trace (``trace.updated()``, load
     them with ``model.load_state_dict``).
@@ -410,4 +412,5 @@ def engine_difference(model: Any, trace: BackpropTrace) -> float:
     return max(float(np.max(np.abs(p.grad - want[n]))) for n, p in model.named_parameters())
 
 
-__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace", "example_network", "engine_difference"]
+__all__ = ["backprop_trace", "BackpropTrace", "LayerTrace", "example_network", "engine_difference",
+           "differentiate", "Differentiation"]

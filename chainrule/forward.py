@@ -1,4 +1,4 @@
-"""Forward mode: dual numbers (NOTES.md section 5, method 4).
+"""Forward mode: dual numbers (notes §5, method 4).
 
 A :class:`Dual` carries a primal value and a tangent. Every op runs its ``forward`` on the
 primals, then its ``jvp`` on the tangents: the same op classes as reverse mode, so each

@@ -31,17 +31,17 @@ def relu(x): return _lift(x).relu()
 
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Any:
-    """x if x > 0 else slope·x (NOTES.md 2)."""
+    """x if x > 0 else slope·x (notes §2, activations)."""
     return apply(P.LeakyRelu, _lift(x), slope=slope)
 
 
 def softplus(x: Any) -> Any:
-    """log(1 + e^x), a smooth ReLU (NOTES.md 2)."""
+    """log(1 + e^x), a smooth ReLU (notes §2, activations)."""
     return apply(P.Softplus, _lift(x))
 
 
 def elu(x: Any, alpha: float = 1.0) -> Any:
-    """x if x ≥ 0 else α(e^x − 1) (NOTES.md 2)."""
+    """x if x ≥ 0 else α(e^x − 1) (notes §2, activations)."""
     return apply(P.Elu, _lift(x), alpha=alpha)
 
 
@@ -142,7 +142,7 @@ def dim_or_axis(where: str, dim: Any, axis: Any, default: Any = -1) -> Any:
 
 
 def softmax(x: Any, dim: int | None = None, *, axis: int | None = None) -> Any:
-    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (the last by default) (NOTES.md 3), as
+    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (the last by default) (notes §3, objectives), as
     exp(z − logsumexp z): never overflows.
 
     >>> softmax(Tensor([2.0, 1.0, 0.0])).numpy().astype(float).round(2).tolist()  # duck, beaver, walrus
@@ -228,7 +228,7 @@ def pad(x: Any, pad_width: Any, value: float = 0.0) -> Any:
 
 
 def one_hot(labels: Any, num_classes: int | None = None, dtype: Any = np.float32) -> Tensor:
-    """Class numbers 0..C−1 as indicator rows (NOTES.md 3)."""
+    """Class numbers 0..C−1 as indicator rows (notes §3, objectives)."""
     from .errors import DataError
     y = labels.data if isinstance(labels, Tensor) else labels
     xp = array_module(y)  # made where the labels live

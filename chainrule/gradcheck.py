@@ -1,4 +1,4 @@
-"""Finite differences, and checking both AD modes against them (NOTES.md section 5).
+"""Finite differences, and checking both AD modes against them (notes §5, four ways to get derivatives).
 
 Central differences (f(x + ε) − f(x − ε)) / 2ε have error O(ε²); in float64 with ε = 1e-6
 they agree with exact derivatives to about 1e-8 on smooth functions of size-one inputs.

@@ -199,7 +199,7 @@ def _norm(a: dict[str, Any]) -> int:
 
 def _mlp(a: dict[str, Any]) -> int:
     s = _dims(a["sizes"], 1)
-    return sum(m * n + n for m, n in zip(s, s[1:]))
+    return sum(m * n + n * _flag(a.get("bias", True)) for m, n in zip(s, s[1:]))
 
 
 #: The number of values (parameters and buffers) each class holds, from its constructor's

@@ -82,7 +82,7 @@ def accuracy(y_true: Any, y_pred: Any, threshold: float | None = None) -> float:
 
 
 def log_likelihood(y_true: Any, y_prob: Any, eps: float = 1e-12) -> float:
-    """LL = Σ y log ŷ + (1 − y) log(1 − ŷ) (NOTES.md 3), ŷ the probability of class 1.
+    """LL = Σ y log ŷ + (1 − y) log(1 − ŷ) (notes §3, objectives), ŷ the probability of class 1.
 
     Raises:
         DataError: labels other than 0 and 1, or probabilities outside [0, 1] (arguments in
@@ -155,7 +155,7 @@ def classification_metrics(y_true: Any, proba: Any,
                            classes: Sequence[Any] | None = None) -> dict[str, Any]:
     """Accuracy, mean log-loss and the confusion matrix of class probabilities.
 
-    The log-loss is −(1/n) Σ ln p(true class) (NOTES.md 3), with p clipped to [1e-12, 1];
+    The log-loss is −(1/n) Σ ln p(true class) (notes §3, objectives), with p clipped to [1e-12, 1];
     the predicted class is each row's most probable one.
 
     Args:

@@ -25,6 +25,7 @@ EXTRAS = {
     "tables": "real tables from the command line: fast CSV reading, imputation, one-hot "
               "categories (pandas, scikit-learn)",
     "distributed": "data-parallel training over MPI (mpi4py and the mpich wheel)",
+    "symbolic": "symbolic derivatives in chainrule.explain.differentiate (sympy)",
 }
 
 

@@ -3,7 +3,7 @@
 Subcommands: ``train`` (a CSV file or a bundled data set → a model file and a report
 folder), ``predict``, ``evaluate``, ``export`` (ONNX with the preprocessing), ``gradcheck``
 (a saved model, or every registered primitive, against finite differences in both AD modes),
-``explain`` (one backprop step by hand, NOTES.md 4), ``demo`` and ``info``.
+``explain`` (one backprop step by hand, notes §4, backpropagation), ``demo`` and ``info``.
 
 Argument parsing (:mod:`chainrule.cli._parser`) and short command functions over library
 calls (:mod:`chainrule.cli._commands`), nothing more.

@@ -235,7 +235,7 @@ def _add_gradcheck(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _add_explain(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("explain", parents=parents[:1],
-                       help="one backpropagation step by hand (NOTES.md 4)",
+                       help="one backpropagation step by hand (notes §4, backpropagation)",
                        description="Print one training step of a small sigmoid network in the "
                                    "notes' notation: z, y, the deltas δ_j = y_j(1 − y_j) Σ_k "
                                    "w_jk δ_k, each weight's gradient δ_j y_i and its update.")

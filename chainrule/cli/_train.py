@@ -115,7 +115,7 @@ def _split(n: int, y: np.ndarray, task: str, fraction: float,
 
 def _loss(name: str, task: str) -> tuple[str, Callable]:
     """The --loss name (``auto`` resolved) and the loss function: the head's own objective,
-    or the notes' quadratic loss on the output probabilities (NOTES.md 3)."""
+    or the notes' quadratic loss on the output probabilities (notes §3, objectives)."""
     head = get_head(task)
     if name == "auto":
         name = "cross_entropy" if head.is_classifier else "mse"

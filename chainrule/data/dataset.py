@@ -1,6 +1,6 @@
 """Data sets and the loader that cuts them into mini-batches.
 
-Mini-batch gradient descent (NOTES.md section 6) visits the training set in batches, in a
+Mini-batch gradient descent (notes §6, making networks work) visits the training set in batches, in a
 fresh random order every epoch. :class:`DataLoader` does that without copying the data set:
 for a :class:`TensorDataset` each batch is one fancy index of the stored arrays with a slice
 of the epoch's permutation (or a plain slice, a view, when not shuffling). Shuffling a

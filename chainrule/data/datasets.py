@@ -1,4 +1,4 @@
-"""The data sets the notes train on (NOTES.md section 7): digits and synthetic 2-D sets.
+"""The data sets the notes train on (notes §7, the examples): digits and synthetic 2-D sets.
 
 Every loader returns ``(X, y)`` with float32 ``X`` and int64 class labels ``y`` (float32
 targets for :func:`regression`). Every random draw goes through ``rng`` (a generator, a seed,
@@ -86,7 +86,7 @@ def digits_binary(a: int = 0, b: int = 1, images: bool = False) -> tuple[np.ndar
 
 def admissions(n: int = 100, noise: float = 0.0,
                rng: np.random.Generator | int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The notes' university admissions (NOTES.md section 1): accept iff 2·test + grades ≥ 18.
+    """The notes' university admissions (notes §1, the neuron): accept iff 2·test + grades ≥ 18.
 
     Args:
         n: number of students.

@@ -1,7 +1,7 @@
 """One head per task: what a network's last outputs z mean, in one place.
 
 A head owns everything that depends on the task and nothing else: how many output units the
-task needs, the objective it is trained with (NOTES.md 3), the output unit that turns z into
+task needs, the objective it is trained with (notes §3, objectives), the output unit that turns z into
 probabilities or values (σ, softmax, identity, exp), the decision rule and its threshold, and
 the ONNX operator of that output unit. Every face asks the head: :class:`~chainrule.models.MLP`,
 the command line's saved models, the scikit-learn estimators, ``fit``'s accuracy and export.
@@ -62,7 +62,7 @@ class Head:
         return z
 
     def quadratic_loss(self, z: Any, y: Any) -> Any:
-        """The notes' quadratic loss on the outputs (NOTES.md 3): the mean of
+        """The notes' quadratic loss on the outputs (notes §3, objectives): the mean of
         (link(z) − y*)², with y* the targets (one-hot rows for multiclass)."""
         return NF.mse_loss(self.link(z), y)
 

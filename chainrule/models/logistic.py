@@ -1,4 +1,4 @@
-"""Logistic regression: one sigmoid neuron (NOTES.md 1) trained by gradient descent on log-loss."""
+"""Logistic regression: one sigmoid neuron (notes §1, the neuron) trained by gradient descent on log-loss."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The feedforward network of NOTES.md 1, built from the design decisions the notes name:
-depth and width (``sizes``), activation, objective (from ``task``) and initialization."""
+"""The feedforward network of the notes (§1, the neuron and networks of neurons), built from
+the design decisions the notes name: depth and width (``sizes``), activation, objective
+(from ``task``), initialization and, for the notes' equations without it, no bias."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..errors import ConfigError
 from ..nn import Dropout, Linear, Module, Sequential, get_activation
 from ..random import get_rng
 from ..train import predict
-from ..validate import check_choice
+from ..validate import check_bool, check_choice
 from .heads import TASKS, Head, get_head
 
 __all__ = ["MLP", "TASKS"]
@@ -37,6 +38,8 @@ class MLP(Module):
         init: weight initialization name for every layer ("default", "xavier_uniform",
             "kaiming_normal", ...).
         dropout: dropout probability after each hidden activation (0 for none).
+        bias: False leaves out every layer's b, a = f(W·a_prev), as in the notes' equations
+            written without bias (the notes' bias is an extra input that is always 1).
         rng: seed or generator for the initial weights and dropout.
 
     Raises:
@@ -49,7 +52,8 @@ class MLP(Module):
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "relu", task: str = "multiclass",
-                 init: str = "default", dropout: float = 0.0, rng: Any = None) -> None:
+                 init: str = "default", dropout: float = 0.0, rng: Any = None,
+                 bias: bool = True) -> None:
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2:
@@ -58,11 +62,12 @@ class MLP(Module):
         if head.vector_output and sizes[-1] != 1:
             raise ConfigError(f"MLP: a {task} task has one output unit; got sizes {sizes}")
         get_activation(activation)  # fail early, listing the valid names
+        bias = check_bool(bias, "bias", "MLP")
         g = get_rng(rng)
-        self.sizes, self.activation, self.task = sizes, activation, task
+        self.sizes, self.activation, self.task, self.bias = sizes, activation, task, bias
         layers: list[Module] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(Linear(n_in, n_out, rng=g, init=init))
+            layers.append(Linear(n_in, n_out, bias=bias, rng=g, init=init))
             if i < len(sizes) - 2:
                 layers.append(get_activation(activation))
                 if dropout:
@@ -95,4 +100,5 @@ class MLP(Module):
         return self.head.predict(predict(self, X))
 
     def extra_repr(self) -> str:
-        return f"sizes={self.sizes}, activation={self.activation!r}, task={self.task!r}"
+        extra = "" if self.bias else ", bias=False"
+        return f"sizes={self.sizes}, activation={self.activation!r}, task={self.task!r}{extra}"

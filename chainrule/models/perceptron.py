@@ -1,4 +1,4 @@
-"""The perceptron and the perceptron trick (NOTES.md 1)."""
+"""The perceptron and the perceptron trick (notes §1, the neuron)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Activations as modules (NOTES.md 2) and their functional forms, in PyTorch's names and
+"""Activations as modules (notes §2, activations) and their functional forms, in PyTorch's names and
 semantics, and :func:`get_activation` to pick one by name.
 
 The newer activations are composites of the primitives (no derivative code): each is a stable
@@ -169,7 +169,7 @@ def softmin(x: Any, dim: int) -> Any:
 # --- modules ------------------------------------------------------------------------------
 
 class Sigmoid(Module):
-    """σ(x) = 1/(1 + e^−x), the logistic function (NOTES.md 1); σ' = σ(1 − σ).
+    """σ(x) = 1/(1 + e^−x), the logistic function (notes §1, the neuron); σ' = σ(1 − σ).
 
     >>> from chainrule import Tensor
     >>> Sigmoid()(Tensor([0.0])).item()
@@ -183,7 +183,7 @@ class Sigmoid(Module):
 
 
 class Tanh(Module):
-    """tanh(x) = (e^x − e^−x)/(e^x + e^−x), range (−1, 1) (NOTES.md 2).
+    """tanh(x) = (e^x − e^−x)/(e^x + e^−x), range (−1, 1) (notes §2, activations).
 
     >>> from chainrule import Tensor
     >>> Tanh()(Tensor([0.0])).item()
@@ -197,7 +197,7 @@ class Tanh(Module):
 
 
 class ReLU(Module):
-    """ReLU(x) = max(0, x) (NOTES.md 2).
+    """ReLU(x) = max(0, x) (notes §2, activations).
 
     >>> from chainrule import Tensor
     >>> ReLU()(Tensor([-1.0, 2.0])).tolist()
@@ -211,7 +211,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else slope·x, slope 0.01 by default (NOTES.md 2).
+    """x if x > 0 else slope·x, slope 0.01 by default (notes §2, activations).
 
     >>> from chainrule import Tensor
     >>> LeakyReLU(0.1)(Tensor([-1.0, 2.0])).numpy().astype(float).round(3).tolist()
@@ -230,7 +230,7 @@ class LeakyReLU(Module):
 
 
 class Softplus(Module):
-    """softplus(x) = ln(1 + e^x), a smooth ReLU (NOTES.md 2), computed stably.
+    """softplus(x) = ln(1 + e^x), a smooth ReLU (notes §2, activations), computed stably.
 
     >>> from chainrule import Tensor
     >>> round(Softplus()(Tensor([0.0])).item(), 4)
@@ -242,7 +242,7 @@ class Softplus(Module):
 
 
 class ELU(Module):
-    """x if x ≥ 0 else α(e^x − 1) (NOTES.md 2).
+    """x if x ≥ 0 else α(e^x − 1) (notes §2, activations).
 
     >>> from chainrule import Tensor
     >>> round(ELU()(Tensor([-1.0])).item(), 4)
@@ -443,7 +443,7 @@ class Softmin(Module):
 
 
 class Softmax(Module):
-    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (``axis``), the last by default (NOTES.md 3).
+    """p_i = e^{z_i} / Σ_j e^{z_j} along ``dim`` (``axis``), the last by default (notes §3, objectives).
 
     >>> from chainrule import Tensor
     >>> Softmax()(Tensor([2.0, 1.0, 0.0])).numpy().astype(float).round(2).tolist()   # duck, beaver, walrus
@@ -492,7 +492,7 @@ class LogSoftmax(Module):
 
 
 class Identity(Module):
-    """Returns its input (an identity output unit for regression, NOTES.md 1). Arguments are
+    """Returns its input (an identity output unit for regression, notes §1, the neuron). Arguments are
     accepted and ignored, as PyTorch's.
 
     >>> Identity()(Tensor([3.0])).item()

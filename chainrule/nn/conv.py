@@ -1,4 +1,4 @@
-"""Convolution layers Conv1d/2d/3d and their transposes ConvTranspose1d/2d/3d (NOTES.md 6:
+"""Convolution layers Conv1d/2d/3d and their transposes ConvTranspose1d/2d/3d (notes §6:
 convolutions for 1-D and 2-D inputs) and their functional forms, in PyTorch's NCHW layout,
 arguments and initialization."""
 

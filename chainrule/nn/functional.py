@@ -1,4 +1,4 @@
-"""Activations, objectives and dropout as functions (NOTES.md 2 and 3).
+"""Activations, objectives and dropout as functions (notes §2 and 3).
 
 The activations are :mod:`chainrule.functional`'s. The objectives are composites of
 primitives with no derivative code, so they work in reverse mode (Tensor) and forward mode
@@ -37,7 +37,7 @@ from ._reduction import (
 
 def binary_cross_entropy(p: Any, y: Any, weight: Any = None, *, reduction: str = "mean",
                          eps: float = 1e-7) -> Any:
-    """E = −y ln ŷ − (1 − y) ln(1 − ŷ) on probabilities ŷ (NOTES.md 3), times ``weight``.
+    """E = −y ln ŷ − (1 − y) ln(1 − ŷ) on probabilities ŷ (notes §3, objectives), times ``weight``.
 
     ŷ is clamped to [eps, 1 − eps] so a confident wrong answer costs about −ln eps, not
     infinity (the gradient is zero where the clamp acts). For a sigmoid output prefer
@@ -137,7 +137,7 @@ def _weight(where: str, name: str, weight: Any, like: Any, shape: tuple) -> Any:
 
 
 def log_likelihood(p: Any, y: Any, reduction: str = "sum") -> Any:
-    """LL(θ) = Σ_i y⁽ⁱ⁾ ln ŷ⁽ⁱ⁾ + (1 − y⁽ⁱ⁾) ln(1 − ŷ⁽ⁱ⁾) (NOTES.md 3), the negative of the
+    """LL(θ) = Σ_i y⁽ⁱ⁾ ln ŷ⁽ⁱ⁾ + (1 − y⁽ⁱ⁾) ln(1 − ŷ⁽ⁱ⁾) (notes §3, objectives), the negative of the
     summed binary cross-entropy. The notes maximize it by gradient ascent.
 
     >>> import math
@@ -160,10 +160,10 @@ def log_likelihood_with_logits(z: Any, y: Any, reduction: str = "sum") -> Any:
 # --- regression ---------------------------------------------------------------------------
 
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Any:
-    """The quadratic loss (y − y*)² (NOTES.md 3).
+    """The quadratic loss (y − y*)² (notes §3, objectives).
 
     ``reduction="half_sum"`` gives the notes' E = ½ Σ_t ‖y_t − y*_t‖², summed over examples and
-    output nodes, whose gradient is y − y* (the form used with the δ recursion, NOTES.md 4);
+    output nodes, whose gradient is y − y* (the form used with the δ recursion, notes §4, backpropagation);
     :func:`half_sum_squared_error` is the same.
 
     Args:
@@ -189,7 +189,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Any:
 
 
 def half_sum_squared_error(y: Any, target: Any) -> Any:
-    """E = ½ Σ_t ‖y_t − y*_t‖² (NOTES.md 3 and 4): ``mse_loss(y, target, "half_sum")``.
+    """E = ½ Σ_t ‖y_t − y*_t‖² (notes §3 and 4): ``mse_loss(y, target, "half_sum")``.
 
     >>> half_sum_squared_error(Tensor([1.0, 2.0]), [0.0, 0.0]).item()
     2.5
@@ -310,7 +310,7 @@ def _weighted_nll(where: str, logp: Any, t: Any, keep: Any, weight: Any, reducti
 
 def cross_entropy(logits: Any, target: Any, weight: Any = None, *, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Any:
-    """Multiclass cross-entropy −Σ_j y_j ln p_j of p = softmax(logits) (NOTES.md 3), from the
+    """Multiclass cross-entropy −Σ_j y_j ln p_j of p = softmax(logits) (notes §3, objectives), from the
     scores through log-softmax (z − logsumexp z), so it is finite for any finite scores.
 
     Options as PyTorch's: with class weights w, row n costs w_{t_n}·(−ln p_{n,t_n}) and "mean"

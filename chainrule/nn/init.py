@@ -1,4 +1,4 @@
-"""Weight initialization, in place on a parameter's data (NOTES.md 6: "the scheme matters").
+"""Weight initialization, in place on a parameter's data (notes §6: "the scheme matters").
 
 Every function takes ``rng`` (None: the global generator of :mod:`chainrule.random`; an int:
 a fresh generator with that seed; or a ``numpy.random.Generator``), so the same seed gives
@@ -102,8 +102,8 @@ def _warn_symmetric(tensor: Any, where: str) -> None:
         warnings.warn(
             f"{where} fills a whole weight matrix of shape {tuple(a.shape)} with one value: "
             "every unit then computes the same function and gets the same gradient, so the "
-            "units never become different (NOTES.md 6). Use a random initialization such as "
-            "xavier_uniform_ or kaiming_uniform_.", SymmetryWarning, stacklevel=3)
+            "units never become different (notes §6, initialization). Use a random "
+            "initialization such as xavier_uniform_ or kaiming_uniform_.", SymmetryWarning, stacklevel=3)
 
 
 def zeros_(tensor: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Layers: Linear (the dense layer a = W·a_prev + b of NOTES.md 1), Flatten, Unflatten, Dropout
+"""Layers: Linear (the dense layer a = W·a_prev + b of notes §1, the neuron), Flatten, Unflatten, Dropout
 and channel dropout (Identity lives with the activations and is re-exported here)."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout (NOTES.md 6, regularization): in training each element is zeroed with
+    """Inverted dropout (notes §6, regularization): in training each element is zeroed with
     probability ``p`` and the rest are scaled by 1/(1 − p); in eval mode it is the identity.
 
     Args:

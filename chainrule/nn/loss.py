@@ -1,4 +1,4 @@
-"""Objectives as modules (NOTES.md 3), each a thin wrapper of :mod:`chainrule.nn.functional`
+"""Objectives as modules (notes §3, objectives), each a thin wrapper of :mod:`chainrule.nn.functional`
 called as ``loss(prediction, target)``, and :func:`get_loss` to pick one by name."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Normalization layers (NOTES.md 6: normalization as regularization): BatchNorm1d/2d,
+"""Normalization layers (notes §6: normalization as regularization): BatchNorm1d/2d,
 LayerNorm, GroupNorm and InstanceNorm1d/2d: x̂ = (x − μ)/√(σ² + ε) by the primitive
 :class:`chainrule.ops.norm.Normalize` (a fused node, for speed: see there), then y = γ·x̂ + β
 as a composite."""

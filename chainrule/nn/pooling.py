@@ -1,4 +1,4 @@
-"""Pooling (NOTES.md 6): MaxPool1d/2d/3d, AvgPool1d/2d/3d, MaxUnpool1d/2d/3d,
+"""Pooling (notes §6, making networks work): MaxPool1d/2d/3d, AvgPool1d/2d/3d, MaxUnpool1d/2d/3d,
 AdaptiveAvgPool1d/2d, NCHW like PyTorch.
 
 Max pooling is a primitive (:class:`chainrule.ops.conv.MaxPool`); average pooling is a

@@ -1,5 +1,5 @@
 """Recurrent layers: RNN (tanh or ReLU), LSTM and GRU, with PyTorch's equations, gate order,
-parameter names and initialization (NOTES.md 6: recurrent connections for sequences).
+parameter names and initialization (notes §6: recurrent connections for sequences).
 
 Each layer runs over the time axis in Python, one step per time step; the input projection
 x_t·W_ihᵀ + b_ih of every step is computed up front by one matrix product over the whole

@@ -1,4 +1,4 @@
-"""Element-wise primitives: arithmetic and the notes' activations (NOTES.md sections 1-2)."""
+"""Element-wise primitives: arithmetic and the notes' activations (notes §1-2)."""
 
 from __future__ import annotations
 
@@ -307,7 +307,7 @@ class _FromOutput(Op, register=False):
 
 
 class Sigmoid(_FromOutput):
-    """σ(x) = 1/(1+e^−x) (NOTES.md 1);  σ'(x) = σ(x)(1 − σ(x)) (NOTES.md 2)."""
+    """σ(x) = 1/(1+e^−x) (notes §1, the neuron);  σ'(x) = σ(x)(1 − σ(x)) (notes §2, activations)."""
 
     @staticmethod
     def f(xp, x):

@@ -50,7 +50,7 @@ class MatMul(Op):
 
 
 class Linear(Op):
-    """x·Wᵀ + b, the dense layer a = W·a_prev + b (NOTES.md 1) fused into one node; with
+    """x·Wᵀ + b, the dense layer a = W·a_prev + b (notes §1, the neuron) fused into one node; with
     ``activation`` ("relu", "sigmoid" or "tanh") also y = f(x·Wᵀ + b), whose derivative is
     taken from y (the functions live with the activation ops, ``ACTIVATIONS``).
 

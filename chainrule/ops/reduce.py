@@ -90,7 +90,7 @@ class LogSumExp(Op):
 
 
 class SoftmaxCrossEntropy(Op):
-    """−ln softmax(z)[t] = logsumexp(z) − z_t per row, classes on the last axis (NOTES.md 3);
+    """−ln softmax(z)[t] = logsumexp(z) − z_t per row, classes on the last axis (notes §3, objectives);
     with ``mean=True`` their mean, the usual training objective.
 
     Fused because softmax and cross-entropy always travel together in classifiers: one node

@@ -7,7 +7,7 @@ by chainrule's engine and trained by :mod:`chainrule.optim` (Adam, SGD with mome
 
 What matches scikit-learn, and how:
 
-- Outputs and objectives (NOTES.md 1 and 3), from the task heads of
+- Outputs and objectives (notes §1 and 3), from the task heads of
   :mod:`chainrule.models.heads`: one logistic unit and binary cross-entropy for two classes
   (and one per label for multilabel indicator targets), softmax and cross-entropy for more
   classes, identity outputs and half the squared error for regression (``loss="poisson"``: exp

@@ -25,7 +25,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     Two classes get one logistic output unit (ŷ = σ(z) = P(y = classes_[1] | x)), more classes
     a softmax over one unit per class, multilabel indicator targets one logistic unit per label
-    (NOTES.md 1). Labels of any type are mapped through ``classes_``.
+    (notes §1, the neuron). Labels of any type are mapped through ``classes_``.
 
     Args:
         hidden_layer_sizes: units per hidden layer, e.g. (100,) or (64, 32).
@@ -203,7 +203,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 class MLPRegressor(RegressorMixin, BaseMLP):
     """A feedforward network regressor with scikit-learn's ``MLPRegressor`` interface.
 
-    Identity outputs trained on half the squared error (NOTES.md 3's quadratic loss), or with
+    Identity outputs trained on half the squared error (notes §3, objectives's quadratic loss), or with
     ``loss="poisson"`` exp outputs on half the Poisson deviance (for counts). The other
     arguments and attributes are those of :class:`MLPClassifier` (without classes); early
     stopping watches R² on the held-out part.

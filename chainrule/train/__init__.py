@@ -1,5 +1,5 @@
 """The training loop: mini-batch gradient descent over a model, an objective and an optimizer
-(NOTES.md 4 and 6), with validation, metrics, callbacks, a progress report and the
+(notes §4 and 6), with validation, metrics, callbacks, a progress report and the
 learning-rate range test.
 
 :func:`fit` is the one loop: the command line, the models' own ``fit`` methods and the

@@ -1,6 +1,6 @@
 """The computation graph behind a Tensor, as Graphviz DOT text (and SVG when ``dot`` exists).
 
-The graph is the one backpropagation walks (NOTES.md 4): every recorded primitive is a box
+The graph is the one backpropagation walks (notes §4, backpropagation): every recorded primitive is a box
 named after its op with the shape of its output; leaves are ellipses named after the
 parameter they are (``params=dict(model.named_parameters())``), their ``Tensor.name``, or
 "parameter" / "input" (non-Tensor arguments: "constant"); arrows point from each input to

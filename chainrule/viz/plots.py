@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..optional import require
 
 
@@ -80,19 +81,33 @@ def plot_lr_find(result: Any, path: str | Path,
 def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray,
                            y: np.ndarray, path: str | Path, title: str = "decision boundary",
                            resolution: int = 200, line: tuple[float, float, float] | None = None,
-                           labels: tuple[str, str] = ("x1", "x2")) -> Path:
-    """The regions a 2-D classifier assigns to each class, with the points on top (the notes'
-    red and blue points); ``line=(a, b, c)`` also draws a·x1 + b·x2 + c = 0."""
+                           labels: tuple[str, str] = ("x1", "x2"),
+                           colors: Sequence[str] | None = None) -> Path:
+    """The regions a 2-D classifier assigns to each class, with the points on top;
+    ``line=(a, b, c)`` also draws a·x1 + b·x2 + c = 0.
+
+    ``colors[k]`` colours class k (any matplotlib colour); by default class 0 is red and
+    class 1 blue, as in the notes' figures (the model gives the probability of "blue",
+    P(Y = 1 | x)), and further classes take the next colours of matplotlib's tab10."""
     plt = _pyplot()
+    from matplotlib.colors import ListedColormap
     X, y = np.asarray(X), np.asarray(y)
     pad = 0.05 * (X.max(axis=0) - X.min(axis=0))
     lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
     g1, g2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([g1.ravel(), g2.ravel()]).astype(np.float32)
     z = np.asarray(predict(grid)).reshape(g1.shape)
+    n_classes = int(max(z.max(), y.max(), 1)) + 1
+    palette = list(colors) if colors is not None else (
+        ["tab:red", "tab:blue"] + [f"C{k}" for k in range(1, 10) if k != 3])
+    if len(palette) < n_classes:
+        raise ConfigError(f"Invalid colors: {len(palette)} colour(s) (expected one per class, "
+                          f"{n_classes}) in plot_decision_boundary")
+    cmap = ListedColormap(palette[:n_classes])
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.contourf(g1, g2, z, alpha=0.25, cmap="coolwarm", levels=np.arange(z.max() + 2) - 0.5)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=18)
+    ax.contourf(g1, g2, z, alpha=0.25, cmap=cmap, levels=np.arange(n_classes + 1) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5,
+               edgecolors="k", s=18)
     if line is not None:
         a, b, c = line
         xs = np.array([lo[0], hi[0]])
