@@ -76,6 +76,7 @@ print("bare ok", cr.__file__)
 ENABLES = {
     "sklearn": "import chainrule.sklearn, chainrule.data as d; assert d.load_digits()[0].shape[1] == 64",
     "tables": "import pandas; from chainrule.data import Features, read_csv",
+    "symbolic": "import sympy; from chainrule.explain import differentiate",
     # (mpi4py.MPI loads libmpi from the venv that installed mpich: not this test's borrowed one)
     "distributed": "import mpi4py; from chainrule.distributed import init; assert init().size == 1",
     "plot": "import chainrule.viz as v; "
