@@ -44,7 +44,9 @@ def _long_functions(path: Path) -> list[str]:
             above = start - 1  # 1-based line number of the line above the def
             while above >= 1 and lines[above - 1].strip().startswith("#"):
                 above -= 1
-            near = lines[above:start] + lines[start - 1:node.body[-1].lineno][:n // 4 + 3]
+            body = node.body[1] if n != node.end_lineno - start + 1 and len(node.body) > 1 \
+                else node.body[0]  # the first statement after the docstring
+            near = lines[above:start] + lines[start - 1:body.lineno + 2]
             if n > MAX_FUNCTION and not any("# NOTE" in line for line in near):
                 out.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
     return out
