@@ -105,16 +105,21 @@ def log_likelihood(y_true: Any, y_prob: Any, eps: float = 1e-12) -> float:
     return float(np.sum(y * np.log(p) + (1 - y) * np.log1p(-p)))
 
 
+def _residuals(where: str, y_true: Any, y_pred: Any) -> np.ndarray:
+    """ŷ − y as a flat float64 vector, the two of equal size."""
+    y, p = _np(y_true).astype(np.float64), _np(y_pred).astype(np.float64)
+    if p.size != y.size:
+        raise ShapeError(f"{where}: target shape {y.shape}, prediction shape {p.shape}")
+    return p.reshape(-1) - y.reshape(-1)
+
+
 def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     """mean (ŷ − y)².
 
     >>> mean_squared_error([1.0, 2.0], [1.0, 4.0])
     2.0
     """
-    y, p = _np(y_true).astype(np.float64), _np(y_pred).astype(np.float64)
-    if p.size != y.size:
-        raise ShapeError(f"mean_squared_error: target shape {y.shape}, prediction shape {p.shape}")
-    return float(np.mean((p.reshape(-1) - y.reshape(-1)) ** 2))
+    return float(np.mean(_residuals("mean_squared_error", y_true, y_pred) ** 2))
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
@@ -123,10 +128,7 @@ def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
     >>> mean_absolute_error([1.0, 2.0], [1.0, 4.0])
     1.0
     """
-    y, p = _np(y_true).astype(np.float64), _np(y_pred).astype(np.float64)
-    if p.size != y.size:
-        raise ShapeError(f"mean_absolute_error: target shape {y.shape}, prediction shape {p.shape}")
-    return float(np.mean(np.abs(p.reshape(-1) - y.reshape(-1))))
+    return float(np.mean(np.abs(_residuals("mean_absolute_error", y_true, y_pred))))
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:

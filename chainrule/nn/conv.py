@@ -73,6 +73,22 @@ def check_fits(where: str, shape: tuple, kernel: tuple, padding: tuple, dilation
                              f" (input {shape}, padding {padding})")
 
 
+def _kernel(weight: Any, groups: Any, name: str, axes: tuple[str, str]) -> tuple[Any, int, str]:
+    """The weight as a Tensor, its number of spatial axes and the function's name, once the
+    weight is (axes[0], axes[1]/groups, *kernel) and ``groups`` divides its first axis."""
+    w = weight if isinstance(weight, ArrayLike) else Tensor(weight)
+    k = w.ndim - 2
+    where = f"{name}{k}d" if k > 0 else name
+    if k < 1:
+        raise ShapeError(f"{where}: weight must be ({axes[0]}, {axes[1]}/groups, *kernel); "
+                         f"got shape {tuple(w.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
+            or w.shape[0] % groups:
+        raise ConfigError(f"{where}: groups must be a positive integer dividing {axes[0]} "
+                          f"{w.shape[0]}; got {groups!r}")
+    return w, k, where
+
+
 def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
          dilation: Any = 1, groups: int = 1) -> Any:
     """N-d cross-correlation as PyTorch's ``conv1d``/``conv2d``: x (N, C, *spatial), weight
@@ -87,16 +103,7 @@ def conv(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 
     >>> conv(x, Tensor([[[1.0, -1.0]]])).tolist()   # x_i − x_{i+1}
     [[[-1.0, -1.0, -1.0, -1.0]]]
     """
-    w = weight if isinstance(weight, ArrayLike) else Tensor(weight)
-    k = w.ndim - 2
-    where = f"conv{k}d" if k > 0 else "conv"
-    if k < 1:
-        raise ShapeError(f"{where}: weight must be (out_channels, in_channels/groups, *kernel); "
-                         f"got shape {tuple(w.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
-            or w.shape[0] % groups:
-        raise ConfigError(f"{where}: groups must be a positive integer dividing out_channels "
-                          f"{w.shape[0]}; got {groups!r}")
+    w, k, where = _kernel(weight, groups, "conv", ("out_channels", "in_channels"))
     stride = int_tuple(where, "stride", stride, k)
     dilation = int_tuple(where, "dilation", dilation, k)
     pad = _padding(where, padding, w.shape[2:], stride, dilation)
@@ -196,16 +203,7 @@ def conv_transpose(x: Any, weight: Any, bias: Any = None, stride: Any = 1, paddi
     >>> conv_transpose(Tensor([[[1.0, 2.0]]]), Tensor([[[1.0, 10.0, 100.0]]]), stride=2).tolist()
     [[[1.0, 10.0, 102.0, 20.0, 200.0]]]
     """
-    w = weight if isinstance(weight, ArrayLike) else Tensor(weight)
-    k = w.ndim - 2
-    where = f"conv_transpose{k}d" if k > 0 else "conv_transpose"
-    if k < 1:
-        raise ShapeError(f"{where}: weight must be (in_channels, out_channels/groups, *kernel); "
-                         f"got shape {tuple(w.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 \
-            or w.shape[0] % groups:
-        raise ConfigError(f"{where}: groups must be a positive integer dividing in_channels "
-                          f"{w.shape[0]}; got {groups!r}")
+    w, k, where = _kernel(weight, groups, "conv_transpose", ("in_channels", "out_channels"))
     stride, pad, output_padding, dilation = _transpose_args(where, k, stride, padding,
                                                             output_padding, dilation)
     x, unbatched = _check_input(where, x, k, w.shape[0])

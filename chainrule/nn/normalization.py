@@ -25,6 +25,20 @@ def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
     return apply(Normalize, x, axes=axes, eps=eps)
 
 
+def _channel_state(m: Module, num_features: int, affine: Any, track_running_stats: Any,
+                   dtype: Any) -> None:
+    """A per-channel norm's γ = 1 and β = 0 (with ``affine``) and running mean 0, variance 1
+    and batch count (with ``track_running_stats``)."""
+    m.affine, m.track_running_stats = bool(affine), bool(track_running_stats)
+    dt = as_dtype(dtype)
+    m.weight = Parameter(np.ones(num_features, dt)) if affine else None
+    m.bias = Parameter(np.zeros(num_features, dt)) if affine else None
+    if track_running_stats:
+        m.running_mean = Buffer(np.zeros(num_features, dt))
+        m.running_var = Buffer(np.ones(num_features, dt))
+        m.num_batches_tracked = Buffer(np.zeros((), np.int64))
+
+
 class _BatchNorm(Module):
     ranks: tuple[int, ...] = (2, 3)
     layout = "(N, C) or (N, C, L)"
@@ -39,14 +53,7 @@ class _BatchNorm(Module):
         if momentum is not None:  # (None: a cumulative average)
             momentum = check_number(momentum, "momentum", where, low=0, high=1)
         self.momentum = momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dt = as_dtype(dtype)
-        self.weight = Parameter(np.ones(num_features, dt)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dt)) if affine else None
-        if track_running_stats:
-            self.running_mean = Buffer(np.zeros(num_features, dt))
-            self.running_var = Buffer(np.ones(num_features, dt))
-            self.num_batches_tracked = Buffer(np.zeros((), np.int64))
+        _channel_state(self, num_features, affine, track_running_stats, dtype)
 
     def forward(self, x: Any) -> Any:
         where = f"{type(self).__name__}({self.num_features})"
@@ -268,15 +275,8 @@ class _InstanceNorm(Module):
         if momentum is not None:
             momentum = check_number(momentum, "momentum", where, low=0, high=1)
         self.momentum = momentum
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dt = as_dtype(dtype)
-        self.weight = Parameter(np.ones(num_features, dt)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dt)) if affine else None
-        if track_running_stats:
-            self.running_mean = Buffer(np.zeros(num_features, dt))
-            self.running_var = Buffer(np.ones(num_features, dt))
-            # PyTorch registers it and never counts (its instance_norm leaves it at 0)
-            self.num_batches_tracked = Buffer(np.zeros((), np.int64))
+        # (PyTorch registers num_batches_tracked here and never counts: it stays 0)
+        _channel_state(self, num_features, affine, track_running_stats, dtype)
 
     def forward(self, x: Any) -> Any:
         if not isinstance(x, ArrayLike):
