@@ -250,7 +250,9 @@ def _inputs_of(f: Callable[..., Any], args: Sequence[Any],
     xs = []
     for n, a in zip(names, args):
         data = np.asarray(a.data if isinstance(a, Tensor) else a, dtype=np.float64)
-        xs.append(Tensor(data, requires_grad=True, dtype="float64"))
+        x = Tensor(data, requires_grad=True, dtype="float64")
+        x.name = n  # so a picture of the graph (viz.to_dot) names the inputs
+        xs.append(x)
     return xs, list(names)
 
 
