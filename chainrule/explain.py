@@ -467,9 +467,9 @@ def example_network(sizes: Sequence[int], seed: int = 0, activation: str = "sigm
     state = {}
     last = len(sizes) - 2
     for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        state[f"{len(layers)}.weight"] = np.round(rng.uniform(-1, 1, (b, a)), 2)
-        state[f"{len(layers)}.bias"] = np.round(rng.uniform(-1, 1, b), 2)
-        layers.append(Linear(a, b, rng=rng))
+        layers.append(Linear(a, b, rng=rng))  # (its own draw first: the same weights as before)
+        state[f"{len(layers) - 1}.weight"] = np.round(rng.uniform(-1, 1, (b, a)), 2)
+        state[f"{len(layers) - 1}.bias"] = np.round(rng.uniform(-1, 1, b), 2)
         if k < last:
             layers.append(get_activation(activation))
         elif output != "linear":

@@ -114,7 +114,8 @@ def backprop_table(t: Any, digits: int = 6, view: str = "error") -> list[str]:
                                for k in range(len(above.units)))
             rows.append([unit, f(layer.y[j]), terms, f(layer.back[j]), f(layer.fprime[j]),
                          f(layer.delta[j])])
-        lines += grid(["unit j", "y_j", "Σ_k w_jk·δ_k", "= Σ", "f'(z_j)", "δ_j"], rows, 4)
+        fp_head = "y_j(1 − y_j)" if layer.activation == "sigmoid" else "f'(z_j)"
+        lines += grid(["unit j", "y_j", "Σ_k w_jk·δ_k", "= Σ", fp_head, "δ_j"], rows, 4)
     lines += ["", *_updates(t, f, view)]
     return lines
 
