@@ -288,7 +288,7 @@ def trace(f: Callable[..., Any], *args: Any, names: Sequence[str] | None = None)
     >>> [r["node"] for r in t.forward][:4], t.forward[2]["expression"]
     (['v₋₁', 'v₀', 'v₁', 'v₂'], 'v₋₁ · v₀')
     >>> next(r["rule"] for r in t.backward if r["node"] == "v₂")
-    'v̄₂ = v̄₄ · (−v₁/v₂²) + v̄₅ · cos(v₂)'
+    'v̄₂ = v̄₄ · (−v₁/v₂²) + v̄₆ · cos(v₂)'
     """
     xs, in_names = _inputs_of(f, args, names)
     out = f(*xs, CHAINRULE) if _takes_namespace(f, len(xs)) else f(*xs)
