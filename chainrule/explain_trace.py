@@ -24,7 +24,7 @@ import numpy as np
 
 from .engine import unbroadcast
 from .errors import ConfigError, ShapeError
-from .explain_four import CHAINRULE, _takes_namespace
+from .explain_four import CHAINRULE, takes_namespace
 from .tensor import Tensor
 
 __all__ = ["trace", "GraphTrace", "adjoints", "describe", "node_name", "RULES"]
@@ -291,7 +291,7 @@ def trace(f: Callable[..., Any], *args: Any, names: Sequence[str] | None = None)
     'v̄₂ = v̄₄ · (−v₁/v₂²) + v̄₆ · cos(v₂)'
     """
     xs, in_names = _inputs_of(f, args, names)
-    out = f(*xs, CHAINRULE) if _takes_namespace(f, len(xs)) else f(*xs)
+    out = f(*xs, CHAINRULE) if takes_namespace(f, len(xs)) else f(*xs)
     if not isinstance(out, Tensor) or not out.requires_grad:
         raise ConfigError("trace: f must return a Tensor computed from its inputs; got "
                           f"{type(out).__name__}" + (" that does not depend on them"
