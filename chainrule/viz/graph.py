@@ -278,9 +278,11 @@ def to_svg(tensor: Tensor, params: Mapping[str, Any] | None = None, rankdir: str
     _check(tensor, rankdir)
     nodes, edges = _collect(tensor, params, show_shapes, max_nodes, values, grads, digits)
     rank = _ranks(nodes, edges)
-    size = {n.number: (max(len(s) for s in n.label.split("\n")) * _CHAR_W + 2 * _PAD
-                       + (16 if n.kind != "op" else 0),
-                       len(n.label.split("\n")) * _LINE_H + _PAD) for n in nodes}
+    # an ellipse needs about √2 times its text's box to hold it
+    size = {n.number: (max(len(s) for s in n.label.split("\n")) * _CHAR_W
+                       * (1.0 if n.kind == "op" else 1.3) + 2 * _PAD,
+                       len(n.label.split("\n")) * _LINE_H * (1.0 if n.kind == "op" else 1.2)
+                       + _PAD) for n in nodes}
     rows: dict[int, list[int]] = {}
     for n in nodes[::-1]:
         rows.setdefault(rank[n.number], []).append(n.number)
