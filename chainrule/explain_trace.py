@@ -45,6 +45,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "Erf": ("2/√π·e^(−{a}²)",), "Atan": ("1/(1 + {a}²)",), "Asin": ("1/√(1 − {a}²)",),
     "Acos": ("−1/√(1 − {a}²)",), "Sum": ("1",), "Reshape": ("1",), "BroadcastTo": ("1",),
     "Maximum": ("[{a} ≥ {b}]", "[{b} > {a}]"), "Minimum": ("[{a} ≤ {b}]", "[{b} < {a}]"),
+    "GetItem": ("1 at the index",), "Transpose": ("1, transposed back",),
 }
 
 
@@ -147,7 +148,8 @@ def _walk(root: Tensor) -> tuple[dict[int, Any], dict[tuple[int, int], Any]]:
             raise GraphError(f"the graph through op {node.name} was freed by backward(); "
                              "draw or trace it before calling backward(), or pass "
                              "retain_graph=True")
-        for i, (t, gi) in enumerate(zip(node.inputs, node.vjp(g))):
+        # (the class's rule: a retain_grad() wrapper on the node would write into .grad)
+        for i, (t, gi) in enumerate(zip(node.inputs, type(node).vjp(node, g))):
             if gi is None or not isinstance(t, Tensor) or not t.requires_grad:
                 continue
             if hasattr(gi, "dense"):  # an indexing op's sparse cotangent
