@@ -214,8 +214,8 @@ def error_count_vs_logloss(X: Any, y: Any, start: Sequence[float], end: Sequence
     the count is flat almost everywhere, so gradient descent needs the log-loss).
 
     >>> s = error_count_vs_logloss([[1.0], [-1.0]], [1, 0], (-1.0, 0.0), (1.0, 0.0), n=3)
-    >>> s.error_count.tolist()          # w = −1 gets both wrong; w = 0 and w = 1 none
-    [2, 0, 0]
+    >>> s.error_count.tolist()   # w = −1: both wrong; w = 0: score 0 ≥ 0 says 1 for both
+    [2, 1, 0]
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
