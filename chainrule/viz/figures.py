@@ -51,16 +51,17 @@ def activation_curves(names: Sequence[str] | None = None, x: Any = None
     (0.5, 0.25)
     """
     xs = np.linspace(-4.0, 4.0, 401) if x is None else np.asarray(x, dtype=np.float64)
+    elementwise = {type(get_activation(n)) for n in (*HIDDEN_ACTIVATIONS, "identity")}
     curves = {}
     for name in HIDDEN_ACTIVATIONS if names is None else names:
         act = get_activation(name)
+        if type(act) not in elementwise:
+            raise ConfigError(f"Invalid activation: {name!r} (expected an element-wise one: "
+                              f"{', '.join(HIDDEN_ACTIVATIONS)}, identity) in activation_curves")
         for p in act.parameters():  # PReLU's slope: a float64 copy, so the curve is exact
             p.data = p.data.astype(np.float64)
         t = Tensor(xs.copy(), requires_grad=True)
         y = act(t)
-        if y.shape != t.shape:
-            raise ShapeError(f"activation_curves: {name} is not element-wise (input shape "
-                             f"{t.shape}, output {y.shape})")
         y.sum().backward()
         curves[name] = (xs, np.asarray(y.data, np.float64), np.asarray(t.grad, np.float64))
     return curves
