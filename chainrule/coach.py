@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .backend import to_host
 from .engine import MODE, detect_anomaly
 
 __all__ = ["stability_coach", "StabilityWarning", "ADVICE"]
@@ -107,7 +108,7 @@ def _log_pattern(x: Any) -> str | None:
     ins = m.inputs
     if m.name == "Sigmoid":
         return "log(sigmoid(x))"
-    if m.name == "Sub" and _named(ins[1], "Sigmoid") and _maker(ins[0]) is None:
+    if m.name == "Sub" and _named(ins[1], "Sigmoid") and _is_one(ins[0]):
         return "log(1 - sigmoid(x))"
     if m.name == "Exp" and (sub := _named(ins[0], "Sub")) and _named(sub.inputs[1], "LogSumExp",
                                                                          "Max"):
@@ -116,14 +117,21 @@ def _log_pattern(x: Any) -> str | None:
         return "log(softmax(x))"  # exp(z) / sum(exp(z)), written out
     if m.name == "Sum" and _named(ins[0], "Exp"):
         return "log(sum(exp(x)))"
-    if m.name == "Add" and any(_named(a, "Exp") for a in ins) and any(
-            _maker(a) is None for a in ins):
+    if m.name == "Add" and any(_named(a, "Exp") for a in ins) and any(_is_one(a) for a in ins):
         return "log(1 + exp(x))"
     return None
 
 
-def _data(t: Any) -> Any:
-    return getattr(t, "data", t)
+def _data(t: Any) -> np.ndarray:
+    """The values of a Tensor, array or number, on the host (the coach only reads them)."""
+    return np.asarray(to_host(getattr(t, "data", t)))
+
+
+def _is_one(t: Any) -> bool:
+    """A constant 1 (not made by an op)."""
+    if _maker(t) is not None:
+        return False
+    return bool(np.all(_data(t) == 1))
 
 
 class _Coach:
@@ -150,7 +158,7 @@ class _Coach:
 
 
 def _advise_forward(op: Any, inputs: Sequence[Any]) -> str:
-    arrays = [np.asarray(_data(a)) for a in inputs if a is not None]
+    arrays = [_data(a) for a in inputs if a is not None]
     name = op.name
     if name == "Log" and inputs:
         key = _log_pattern(inputs[0])
@@ -180,8 +188,8 @@ def _advise_forward(op: Any, inputs: Sequence[Any]) -> str:
 
 def _advise_backward(op: Any, gi: Any, inputs: Sequence[Any], g: Any) -> str:
     why = _INFINITE_SLOPE.get(op.name, "its local derivative is infinite at these inputs")
-    g = np.asarray(g) if g is not None else None
-    gi = np.asarray(gi)
+    g = _data(g) if g is not None else None
+    gi = _data(gi)
     if g is not None and not np.isfinite(g).all():
         return ""  # the cotangent it got was already bad: the op before it is to blame
     nan = np.isnan(gi)

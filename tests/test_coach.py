@@ -154,3 +154,9 @@ def test_the_coach_is_never_called_when_off_and_restored_after():
         with cr.stability_coach():
             raise RuntimeError("boom")
     assert MODE.coach is None and not MODE.detect_anomaly
+
+
+def test_only_the_constant_one_makes_the_one_minus_patterns():
+    a = Tensor([2.0, 2.0, 2.0], requires_grad=True)
+    messages, _ = coached(lambda: ((a - X.sigmoid()).log(), (2.0 + X.exp()).log()))
+    assert messages == []
