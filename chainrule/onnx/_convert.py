@@ -1,0 +1,141 @@
+"""From a model to graph nodes: trace it (twice, to learn the batch axis), then convert each
+recorded call by its converter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..errors import ChainruleError, ShapeError, UnsupportedLayerError
+from ..ops import ACTIVATIONS
+from ..tensor import Tensor
+from ._graph import CONVERTERS, OP_CONVERTERS, Graph
+from ._trace import Event, Recorder, Ref, outputs_of
+
+
+def _run(model: Any, x: Tensor) -> tuple[list[Event], list[Any]]:
+    """The recorded calls of ``model(x)`` and its outputs (Refs or constant arrays)."""
+    rec = Recorder(model, [x])
+    with rec, no_grad():
+        outs = outputs_of(model(x))
+    return rec.events, [rec.ref(t.data) if isinstance(t, Tensor) else t for t in outs]
+
+
+def _grown(x: Tensor, axis: int) -> Tensor:
+    """``x`` with one more row along ``axis`` (a copy of its first): the second trace's input."""
+    xp = np if isinstance(x.data, np.ndarray) else None
+    data = x.data if xp is None else np.concatenate([x.data, np.take(x.data, [0], axis=axis)],
+                                                    axis=axis)
+    return Tensor(data)
+
+
+def _join(first: list[Event], second: list[Event]) -> None:
+    if [(e.kind, e.name) for e in first] != [(e.kind, e.name) for e in second]:
+        raise UnsupportedLayerError(
+            "ONNX export: the model runs different operations for another batch size, so the "
+            "batch axis cannot stay dynamic; export with dynamic_batch=False")
+    for a, b in zip(first, second):
+        a.other = b
+
+
+def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: int | None
+               ) -> list[str]:
+    """Add ``model`` applied to the graph tensor ``x_name`` (whose example value is
+    ``example``) to ``g``; returns the names of its outputs. ``batch_axis`` of the input
+    stays dynamic (None: every axis fixed). The model runs in evaluation mode; its modes are
+    restored afterwards."""
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        events, outs = _run(model, example)
+        if batch_axis is None:
+            other_events, other_outs = events, outs
+        else:
+            try:
+                other_events, other_outs = _run(model, _grown(example, batch_axis))
+            except ChainruleError as exc:
+                raise ShapeError(
+                    f"ONNX export: to keep the batch size free the model runs on the example "
+                    f"with one more row along axis {batch_axis}, and failed ({exc}); give the "
+                    "input's batch axis (batch_axis=...) or export with dynamic_batch=False"
+                ) from exc
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    _join(events, other_events)
+    g.values[x_name] = example
+    g.batch_axis[x_name] = batch_axis
+    names: dict[Ref, str] = {Ref("input", 0): x_name}
+    state = {n: p.data for n, p in [*model.named_parameters(), *model.named_buffers()]
+             if p is not None}
+    for i, ev in enumerate(events):
+        ev.ins = [_name(g, names, a, b, state) for a, b in zip(ev.args, ev.other.args)]
+        ev.x = [None if a is None else g.values[n] if isinstance(a, Ref) else np.asarray(a)
+                for a, n in zip(ev.args, ev.ins)]
+        ev.x = [v.data if isinstance(v, Tensor) else v for v in ev.x]
+        y = _convert(g, ev)
+        names[Ref("event", i)] = y
+        g.values[y] = ev.out
+        g.batch_axis[y] = _moving_axis(ev.out, ev.other.out)
+    return [_name(g, names, a, b, state) for a, b in zip(outs, other_outs)]
+
+
+def _convert(g: Graph, ev: Event) -> str:
+    g._path = [ev.path] if ev.path else []
+    where = f"layer {ev.path} ({type(ev.layer).__name__})" if ev.layer is not None else \
+        f"layer {ev.path or 'the model'}"
+    try:
+        if ev.kind == "layer":
+            y = CONVERTERS[ev.name](g, ev.layer, ev.ins[0], tuple(ev.x[0].shape))
+            act = ev.params.get("activation")
+            return y if act is None else OP_CONVERTERS[ACTIVATIONS[act].__name__](
+                g, Event("op", act, [None], {}, None, ev.path, ins=[y]))
+        if ev.kind == "aux":
+            return OP_CONVERTERS["aux." + ev.name](g, ev)
+        fn = OP_CONVERTERS.get(ev.name)
+        if fn is None:
+            raise UnsupportedLayerError(
+                f"ONNX export: operation {ev.name} (in {where}) has no ONNX converter; "
+                f"converted operations: {', '.join(sorted(k for k in OP_CONVERTERS if '.' not in k))}"
+                " (add one with chainrule.onnx.register_op, or a converter for the layer "
+                "with chainrule.onnx.register)")
+        return fn(g, ev)
+    finally:
+        g._path = []
+
+
+def _moving_axis(a: Any, b: Any) -> int | None:
+    sa, sb = np.shape(a), np.shape(b)
+    moved = [i for i, (m, n) in enumerate(zip(sa, sb)) if m != n]
+    return moved[0] if len(moved) == 1 and len(sa) == len(sb) else None
+
+
+def _name(g: Graph, names: dict, a: Any, b: Any, state: dict) -> Any:
+    """The graph name of one argument: a traced value, a parameter (an initializer named
+    as in ``state_dict``), or a constant (one that follows the batch size is kept as one
+    slice along that axis, where it is the same in every slice, and broadcasts)."""
+    if a is None:
+        return None
+    if isinstance(a, Ref):
+        if a not in names:  # a parameter or buffer, the first time it is used
+            value = state[a.key]
+            names[a] = g.const(a.key, value)
+            g.values[names[a]] = value
+            g.batch_axis[names[a]] = None
+        return names[a]
+    a, b = np.asarray(a), np.asarray(b)
+    axis = _moving_axis(a, b) if a.shape != b.shape else None
+    if a.shape != b.shape:
+        first = np.take(a, [0], axis=axis) if axis is not None else None
+        if first is None or not (a == first).all():
+            raise UnsupportedLayerError(
+                f"ONNX export: a constant of shape {a.shape} follows the batch size but is not "
+                "the same for every example, so the batch axis cannot stay dynamic; export "
+                "with dynamic_batch=False")
+        a = first
+    name = g.const("const", a)
+    g.values[name] = a
+    g.batch_axis[name] = None
+    return name
