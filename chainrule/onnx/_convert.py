@@ -84,8 +84,7 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
 
 def _convert(g: Graph, ev: Event) -> str:
     g._path = [ev.path] if ev.path else []
-    where = f"layer {ev.path} ({type(ev.layer).__name__})" if ev.layer is not None else \
-        f"layer {ev.path or 'the model'}"
+    where = f"layer {ev.path or 'the model'} ({ev.owner})"
     try:
         if ev.kind == "layer":
             y = CONVERTERS[ev.name](g, ev.layer, ev.ins[0], tuple(ev.x[0].shape))

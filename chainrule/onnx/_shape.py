@@ -41,7 +41,7 @@ def _reshape(g: Graph, ev: Event) -> str:
     target = list(new)
     if moving:
         i = moving[0]
-        same_place = i < len(old) and g.batch_axis.get(x) == i and old[:i] == new[:i]
+        same_place = i < len(old) and g.batch_axis.get(x) == i and old[:i + 1] == new[:i + 1]
         target[i] = 0 if same_place else -1
     return g.node("Reshape", [x, g.ints("shape", target)], "reshape")
 

@@ -49,6 +49,7 @@ class Event:
     out: Any
     path: str
     layer: Any = None
+    owner: str = ""  # the class of the layer the call ran in
     # filled in when the two traces are joined: the same call in the second trace
     other: Event | None = None
     # filled in at conversion: the graph names of the args, and their example arrays
@@ -82,7 +83,7 @@ class Recorder:
         self.ids: dict[int, Ref] = {}
         self.keep: list[Any] = []  # every array seen stays alive, so no id is reused
         self.depth = 0  # > 0 inside a recorded call: nested primitives are its own business
-        self.path: list[str] = []  # the qualified names of the layers being called
+        self.path: list[tuple[str, str]] = []  # the layers being called: (name, class)
         self._undo: list[tuple[Any, str, Any]] = []
         for i, x in enumerate(inputs):
             self._know(x.data, Ref("input", i))
@@ -104,7 +105,8 @@ class Recorder:
         args = [None if a is None else self.ref(a) for a in arrays]
         params = {k: self._lift(v, args) for k, v in params.items()}
         self.keep.extend(a for a in arrays if a is not None)
-        ev = Event(kind, name, args, params, out, self.path[-1] if self.path else "", layer)
+        path, owner = self.path[-1] if self.path else ("", type(self.model).__name__)
+        ev = Event(kind, name, args, params, out, path, layer, owner)
         self.events.append(ev)
         self._know(out, Ref("event", len(self.events) - 1))
 
@@ -179,8 +181,9 @@ class Recorder:
             out = method(x, o)
             a, b = x.data, array_of(o)
             if isinstance(out, Tensor) and not rec.depth and rec.traced([a, b]):
-                rec._record("aux", onnx_op, (a, np.asarray(b) if np.isscalar(b) else b), {},
-                            out.data)
+                if not rec.traced([b]):  # a constant: compared in x's dtype (ONNX wants one)
+                    b = np.asarray(b).astype(a.dtype)
+                rec._record("aux", onnx_op, (a, b), {}, out.data)
             return out
         return recorded
 
@@ -199,7 +202,7 @@ class Recorder:
         rec, fast = self, type(module).__name__ in CONVERTERS
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            rec.path.append(name)
+            rec.path.append((name, type(module).__name__))
             if len(args) == 2 and isinstance(args[1], str):  # Sequential's Linear(x, "relu")
                 args, kwargs = args[:1], {**kwargs, "activation": args[1]}
             try:
