@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UnsupportedLayerError
 from ._graph import Graph, register_op
 from ._trace import Event
 
@@ -60,6 +61,16 @@ def _cols(g: Graph, x: str, lo: int, hi: int) -> str:
     return g.node("Slice", [x, g.ints("starts", [lo]), g.ints("ends", [hi]), g.ints("axes", [-1])])
 
 
+def _steps(g: Graph, ev: Event) -> int:
+    """The number of time steps to unroll: the example's, which must not follow the batch."""
+    if ev.shapes[0][0] != ev.other.shapes[0][0]:
+        raise UnsupportedLayerError(
+            f"ONNX export: the sequence length of {ev.name} (in layer {ev.path or 'the model'}) "
+            "followed the batch axis; give the input's batch axis (batch_axis=1 for a "
+            "time-major (T, N, ·) input) or export with dynamic_batch=False")
+    return int(ev.shapes[0][0])
+
+
 def _step(g: Graph, xw: str, t: int) -> str:
     """xw[t]: one time step of the (T, N, ·) projected input."""
     return g.node("Gather", [xw, g.ints("t", np.array(t))], "step", axis=0)
@@ -69,7 +80,7 @@ def _step(g: Graph, xw: str, t: int) -> str:
 def _lstm(g: Graph, ev: Event) -> str:
     # a_t = xw_t + h·W_hhᵀ;  i, f, o = σ(·), g = tanh(·);  c = f⊙c + i⊙g;  h = o⊙tanh(c)
     xw, w_hh, h, c = ev.ins
-    T, H = np.shape(ev.x[0])[0], np.shape(ev.x[1])[1]
+    T, H = _steps(g, ev), np.shape(ev.x[1])[1]
     w_t = g.node("Transpose", [w_hh], "w_hh_T", perm=[1, 0])
     steps = []
     for t in range(T):
@@ -87,7 +98,7 @@ def _gru(g: Graph, ev: Event) -> str:
     # hw = h·W_hhᵀ + b_hh;  r, z = σ(xw + hw);  n = tanh(xw_n + r⊙hw_n);  h = n + z⊙(h − n)
     xw, w_hh, h = ev.ins[:3]
     b_hh = ev.ins[3] if len(ev.ins) > 3 else None
-    T, H = np.shape(ev.x[0])[0], np.shape(ev.x[1])[1]
+    T, H = _steps(g, ev), np.shape(ev.x[1])[1]
     w_t = g.node("Transpose", [w_hh], "w_hh_T", perm=[1, 0])
     steps = []
     for t in range(T):

@@ -27,13 +27,15 @@ def _dynamic(g: Graph, ev: Event, what: str) -> None:
 @register_op("Reshape")
 def _reshape(g: Graph, ev: Event) -> str:
     x, old, new = ev.ins[0], tuple(np.shape(ev.x[0])), tuple(np.shape(ev.out))
-    kept = [n for n in old if n != 1]
-    if kept == [n for n in new if n != 1] and len(new) != len(old):
-        # only axes of length 1 come or go: Squeeze/Unsqueeze keep the symbolic batch size
-        if len(new) < len(old) and _ones_dropped(old, new) is not None:
-            return g.node("Squeeze", [x, g.ints("axes", _ones_dropped(old, new))], "reshape")
-        if len(new) > len(old) and _ones_dropped(new, old) is not None:
-            return g.node("Unsqueeze", [x, g.ints("axes", _ones_dropped(new, old))], "reshape")
+    old2, new2 = tuple(ev.other.shapes[0]), tuple(np.shape(ev.other.out))
+    # only axes of length 1 come or go (in both traces: a batch of one is no such axis):
+    # Squeeze/Unsqueeze keep the symbolic batch size
+    if len(new) < len(old) and _ones_dropped(old, new) is not None \
+            and _ones_dropped(old, new) == _ones_dropped(old2, new2):
+        return g.node("Squeeze", [x, g.ints("axes", _ones_dropped(old, new))], "reshape")
+    if len(new) > len(old) and _ones_dropped(new, old) is not None \
+            and _ones_dropped(new, old) == _ones_dropped(new2, old2):
+        return g.node("Unsqueeze", [x, g.ints("axes", _ones_dropped(new, old))], "reshape")
     other = tuple(np.shape(ev.other.out))
     moving = [i for i, (a, b) in enumerate(zip(new, other)) if a != b]
     if len(moving) > 1:

@@ -50,6 +50,7 @@ class Event:
     path: str
     layer: Any = None
     owner: str = ""  # the class of the layer the call ran in
+    shapes: list[Any] = field(default_factory=list)  # the shapes of the array arguments
     # filled in when the two traces are joined: the same call in the second trace
     other: Event | None = None
     # filled in at conversion: the graph names of the args, and their example arrays
@@ -106,7 +107,8 @@ class Recorder:
         params = {k: self._lift(v, args) for k, v in params.items()}
         self.keep.extend(a for a in arrays if a is not None)
         path, owner = self.path[-1] if self.path else ("", type(self.model).__name__)
-        ev = Event(kind, name, args, params, out, path, layer, owner)
+        ev = Event(kind, name, args, params, out, path, layer, owner,
+                   shapes=[None if a is None else np.shape(a) for a in arrays])
         self.events.append(ev)
         self._know(out, Ref("event", len(self.events) - 1))
 

@@ -1,0 +1,175 @@
+"""ONNX export by tracing: models with a custom forward, recurrent layers, Embedding and
+attention export as they run; onnxruntime matches chainrule within 1e-5 (float32) on batch
+sizes other than the example's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chainrule import Tensor, nn
+from chainrule import functional as F
+from chainrule.errors import UnsupportedLayerError
+from chainrule.models import MLP
+from chainrule.onnx import CONVERTERS, OP_CONVERTERS, export
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _outputs(result):
+    if isinstance(result, Tensor):
+        return [result.numpy()]
+    return [a for r in result for a in _outputs(r)]
+
+
+def _check(model, tmp_path, make, *, batch_axis=0, example_batch=2, batches=(1, 5), atol=1e-5):
+    """Export with an example of ``example_batch`` rows (``make(n)`` builds a batch of n),
+    then compare onnxruntime with chainrule on batches of other sizes; returns the proto."""
+    path = tmp_path / "m.onnx"
+    proto = export(model, make(example_batch), path, batch_axis=batch_axis)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].shape[batch_axis] == "batch"
+    model.eval()
+    for n in batches:
+        x = make(n)
+        got = sess.run(None, {"input": x})
+        want = _outputs(model(Tensor(x)))
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=atol)
+    return proto
+
+
+def _floats(*shape_of_n, seed=0):
+    rng = np.random.default_rng(seed)
+    return lambda n: rng.normal(size=tuple(n if d is None else d for d in shape_of_n)).astype(
+        np.float32)
+
+
+def _ops(proto):
+    return [n.op_type for n in proto.graph.node]
+
+
+@pytest.fixture
+def traced_only(monkeypatch):
+    """No layer converters: every layer is traced down to its primitives."""
+    for name in list(CONVERTERS):
+        monkeypatch.delitem(CONVERTERS, name)
+
+
+class _Residual(nn.Module):
+    """A custom forward: residual, skip connection, concat, mean, a comparison mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(6, 6, rng=0)
+        self.b = nn.Linear(12, 4, rng=1)
+
+    def forward(self, x):
+        h = self.a(x).tanh() + x
+        z = F.concatenate([h, x * 0.5], axis=-1)
+        positives = (x > 0).float().sum(axis=1, keepdims=True)
+        return self.b(z) - z.mean(axis=-1, keepdims=True) + positives
+
+
+def test_custom_forward(tmp_path):
+    proto = _check(_Residual(), tmp_path, _floats(None, 6))
+    assert {"Concat", "ReduceSum", "Greater", "Tanh"} <= set(_ops(proto))
+
+
+def test_mlp_traced_down_to_primitives(tmp_path, traced_only):
+    net = MLP([5, 8, 3], activation="relu", rng=0)
+    proto = _check(net, tmp_path, _floats(None, 5))
+    assert "Gemm" in _ops(proto)  # chainrule's Linear primitive on a matrix
+
+
+def test_cnn_traced_down_to_primitives(tmp_path, traced_only):
+    bn = nn.BatchNorm2d(4)
+    bn.train()
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        bn(Tensor((2 * rng.normal(size=(6, 4, 8, 8)) + 1).astype(np.float32)))
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=0), bn, nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(4, 3, 3, stride=2, padding=1, rng=1), nn.AvgPool2d(2),
+                        nn.Flatten(), nn.Linear(3, 2, rng=2), nn.LogSoftmax())
+    proto = _check(net, tmp_path, _floats(None, 2, 8, 8))
+    assert {"Conv", "MaxPool"} <= set(_ops(proto))
+
+
+def test_layer_norm_traced(tmp_path, traced_only):
+    ln = nn.LayerNorm(6)
+    ln.weight.data[:] = np.linspace(0.5, 2, 6)
+    _check(nn.Sequential(nn.Linear(4, 6, rng=0), ln, nn.GELU()), tmp_path, _floats(None, 4))
+
+
+@pytest.mark.parametrize("cls", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_recurrent_layers(tmp_path, cls, batch_first):
+    rnn = getattr(nn, cls)(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first, rng=0)
+    make = _floats(None, 5, 3) if batch_first else _floats(5, None, 3)
+    proto = _check(rnn, tmp_path, make, batch_axis=0 if batch_first else 1)
+    # output, then h_n (and c_n): every layer's final states for the runtime's batch
+    assert [o.name for o in proto.graph.output] == [f"output_{i}" for i in
+                                                    range(3 if cls == "LSTM" else 2)]
+
+
+class _Classifier(nn.Module):
+    """Embedding → LSTM → the last step → Linear: a sequence classifier on token ids."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8, rng=0)
+        self.lstm = nn.LSTM(8, 6, batch_first=True, rng=1)
+        self.fc = nn.Linear(6, 3, rng=2)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(self.emb(x))
+        return self.fc(out[:, -1])
+
+
+def test_embedding_lstm_classifier(tmp_path):
+    rng = np.random.default_rng(0)
+    proto = _check(_Classifier(), tmp_path, lambda n: rng.integers(0, 20, size=(n, 7)))
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert "Gather" in _ops(proto)
+
+
+class _SelfAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(8, 2, batch_first=True, rng=0)
+
+    def forward(self, x):
+        return self.att(x, x, x, need_weights=False)[0]
+
+
+def test_multihead_attention(tmp_path):
+    _check(_SelfAttention(), tmp_path, _floats(None, 5, 8))
+
+
+def test_transformer_encoder_layer(tmp_path):
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, rng=0)
+    proto = _check(layer, tmp_path, _floats(None, 5, 8), example_batch=1)
+    assert "LayerNormalization" in _ops(proto)
+
+
+def test_time_major_needs_its_batch_axis(tmp_path):
+    rnn = nn.GRU(3, 4, rng=0)  # (T, N, ·): growing axis 0 changes the unrolled length
+    with pytest.raises(UnsupportedLayerError, match="sequence length of Gru .* followed the "
+                       "batch axis; .*batch_axis=1"):
+        export(rnn, np.zeros((5, 2, 3), np.float32), tmp_path / "r.onnx")
+    export(rnn, np.zeros((5, 2, 3), np.float32), tmp_path / "r.onnx", dynamic_batch=False)
+    sess = ort.InferenceSession(str(tmp_path / "r.onnx"), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].shape == [5, 2, 3]
+
+
+def test_every_converted_op_is_a_primitive():
+    from chainrule.ops import OPS
+    traced = {k for k in OP_CONVERTERS if not k.startswith("aux.")}
+    assert traced <= set(OPS)
+    for name in ("Linear", "MatMul", "Conv", "MaxPool", "Lstm", "Gru", "Normalize",
+                 "GetItem", "Reshape", "Concatenate", "LogSumExp", "Sum", "Where"):
+        assert name in OP_CONVERTERS
