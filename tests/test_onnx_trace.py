@@ -23,11 +23,12 @@ def _outputs(result):
     return [a for r in result for a in _outputs(r)]
 
 
-def _check(model, tmp_path, make, *, batch_axis=0, example_batch=2, batches=(1, 5), atol=1e-5):
+def _check(model, tmp_path, make, *, batch_axis=0, example_batch=2, batches=(1, 5), atol=1e-5,
+           opset=17):
     """Export with an example of ``example_batch`` rows (``make(n)`` builds a batch of n),
     then compare onnxruntime with chainrule on batches of other sizes; returns the proto."""
     path = tmp_path / "m.onnx"
-    proto = export(model, make(example_batch), path, batch_axis=batch_axis)
+    proto = export(model, make(example_batch), path, batch_axis=batch_axis, opset=opset)
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert sess.get_inputs()[0].shape[batch_axis] == "batch"
@@ -75,8 +76,9 @@ class _Residual(nn.Module):
         return self.b(z) - z.mean(axis=-1, keepdims=True) + positives
 
 
-def test_custom_forward(tmp_path):
-    proto = _check(_Residual(), tmp_path, _floats(None, 6))
+@pytest.mark.parametrize("opset", [13, 18])  # reductions take their axes as an input from 18
+def test_custom_forward(tmp_path, opset):
+    proto = _check(_Residual(), tmp_path, _floats(None, 6), opset=opset)
     assert {"Concat", "ReduceSum", "Greater", "Tanh"} <= set(_ops(proto))
 
 
@@ -150,10 +152,11 @@ def test_multihead_attention(tmp_path):
     _check(_SelfAttention(), tmp_path, _floats(None, 5, 8))
 
 
-def test_transformer_encoder_layer(tmp_path):
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_transformer_encoder_layer(tmp_path, opset):
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, rng=0)
-    proto = _check(layer, tmp_path, _floats(None, 5, 8), example_batch=1)
-    assert "LayerNormalization" in _ops(proto)
+    proto = _check(layer, tmp_path, _floats(None, 5, 8), example_batch=1, opset=opset)
+    assert ("LayerNormalization" in _ops(proto)) == (opset >= 17)
 
 
 def test_time_major_needs_its_batch_axis(tmp_path):

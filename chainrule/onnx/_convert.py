@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import array_module
 from ..errors import ChainruleError, ShapeError, UnsupportedLayerError
 from ..ops import ACTIVATIONS
 from ..tensor import Tensor
@@ -25,10 +26,8 @@ def _run(model: Any, x: Tensor) -> tuple[list[Event], list[Any]]:
 
 def _grown(x: Tensor, axis: int) -> Tensor:
     """``x`` with one more row along ``axis`` (a copy of its first): the second trace's input."""
-    xp = np if isinstance(x.data, np.ndarray) else None
-    data = x.data if xp is None else np.concatenate([x.data, np.take(x.data, [0], axis=axis)],
-                                                    axis=axis)
-    return Tensor(data)
+    xp = array_module(x.data)
+    return Tensor(xp.concatenate([x.data, xp.take(x.data, xp.asarray([0]), axis=axis)], axis=axis))
 
 
 def _join(first: list[Event], second: list[Event]) -> None:

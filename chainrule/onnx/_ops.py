@@ -17,9 +17,6 @@ from ..errors import UnsupportedLayerError
 from ._graph import Graph, register_op
 from ._trace import Arg, Event
 
-_INT_MAX = 2 ** 63 - 1
-
-
 def _same(onnx_op: str, **attrs: Any) -> Any:
     """A converter for a primitive that is one ONNX op with the same inputs."""
     def convert(g: Graph, ev: Event) -> str:

@@ -7,8 +7,6 @@ Expand 1, and a slice over the whole batch axis is left out.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..errors import UnsupportedLayerError

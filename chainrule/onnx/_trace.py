@@ -137,6 +137,14 @@ class Recorder:
             space[attr] = new
 
     def __enter__(self) -> Recorder:
+        try:
+            self._patch_all()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _patch_all(self) -> None:
         for cls in _op_classes():
             self._patch(cls, "forward", self._op_forward(cls, cls.forward))
         for attr, onnx_op in _COMPARISONS.items():
@@ -144,7 +152,6 @@ class Recorder:
         self._patch(Tensor, "_cast", self._cast(Tensor._cast))
         for name, module in self.model.named_modules():
             self._patch(module, "forward", self._module_forward(name, module, module.forward))
-        return self
 
     def __exit__(self, *exc: Any) -> None:
         for owner, attr, old in reversed(self._undo):
