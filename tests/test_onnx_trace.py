@@ -176,3 +176,30 @@ def test_every_converted_op_is_a_primitive():
     for name in ("Linear", "MatMul", "Conv", "MaxPool", "Lstm", "Gru", "Normalize",
                  "GetItem", "Reshape", "Concatenate", "LogSumExp", "Sum", "Where"):
         assert name in OP_CONVERTERS
+
+
+@pytest.mark.parametrize("make", [nn.SELU, nn.Hardswish, nn.Hardsigmoid, lambda: nn.PReLU(3, 0.2)])
+def test_activations_that_branch_on_raw_values_have_converters(tmp_path, make):
+    # scale 4: both sides of ±3 and of 0
+    proto = _check(nn.Sequential(make()), tmp_path, lambda n: 4 * _floats(None, 3)(n))
+    assert "Where" not in _ops(proto)
+
+
+def test_constant_from_raw_values_is_refused(tmp_path, traced_only):
+    with pytest.raises(UnsupportedLayerError, match=r"operation Where in layer 0 \(SELU\) takes a "
+                       r"constant .* changes with the input.*chainrule.onnx.register"):
+        export(nn.Sequential(nn.SELU()), np.array([[-1, 2, 3], [4, -5, 6]], np.float32),
+               tmp_path / "s.onnx", dynamic_batch=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("layer,shape", [
+    (lambda: nn.GroupNorm(2, 4), (4, 5)),
+    (lambda: nn.InstanceNorm1d(4), (4, 5)),
+    (lambda: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, rng=0), (3, 5, 5)),
+    (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), (3, 4, 4)),
+    (lambda: nn.AdaptiveAvgPool2d((2, 3)), (3, 7, 9)),
+    (lambda: nn.Unflatten(1, (2, 3)), (6,)),
+])
+def test_more_layers_traced(tmp_path, traced_only, layer, shape):
+    _check(nn.Sequential(layer(), nn.Tanh()), tmp_path, _floats(None, *shape))

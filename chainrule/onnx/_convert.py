@@ -24,17 +24,28 @@ def _run(model: Any, x: Tensor) -> tuple[list[Event], list[Any]]:
     return rec.events, [rec.ref(t.data) if isinstance(t, Tensor) else t for t in outs]
 
 
-def _grown(x: Tensor, axis: int) -> Tensor:
-    """``x`` with one more row along ``axis`` (a copy of its first): the second trace's input."""
+def _second(x: Tensor, axis: int | None) -> Tensor:
+    """The second trace's input: one more row along the batch ``axis`` (a copy of its first)
+    and other values (moved along every axis, floats halved and shifted), so that
+    what follows the batch size, and any constant computed from the input's raw values
+    outside the primitives, shows as a difference between the two traces."""
     xp = array_module(x.data)
-    return Tensor(xp.concatenate([x.data, xp.take(x.data, xp.asarray([0]), axis=axis)], axis=axis))
+    data = x.data
+    if axis is not None:
+        data = xp.concatenate([data, xp.take(data, xp.asarray([0]), axis=axis)], axis=axis)
+    # every axis rolled by one (the same values, elsewhere: integers stay valid indices)
+    data = xp.roll(data, (1,) * data.ndim, axis=tuple(range(data.ndim)))
+    if data.dtype.kind == "f":
+        data = data * data.dtype.type(0.5) + data.dtype.type(0.125)
+    return Tensor(data)
 
 
 def _join(first: list[Event], second: list[Event]) -> None:
     if [(e.kind, e.name) for e in first] != [(e.kind, e.name) for e in second]:
         raise UnsupportedLayerError(
-            "ONNX export: the model runs different operations for another batch size, so the "
-            "batch axis cannot stay dynamic; export with dynamic_batch=False")
+            "ONNX export: the model runs different operations for another input (its control "
+            "flow depends on the values or the batch size), which one graph cannot hold; with "
+            "another batch size only, export with dynamic_batch=False")
     for a, b in zip(first, second):
         a.other = b
 
@@ -49,17 +60,14 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
     try:
         model.eval()
         events, outs = _run(model, example)
-        if batch_axis is None:
-            other_events, other_outs = events, outs
-        else:
-            try:
-                other_events, other_outs = _run(model, _grown(example, batch_axis))
-            except ChainruleError as exc:
-                raise ShapeError(
-                    f"ONNX export: to keep the batch size free the model runs on the example "
-                    f"with one more row along axis {batch_axis}, and failed ({exc}); give the "
-                    "input's batch axis (batch_axis=...) or export with dynamic_batch=False"
-                ) from exc
+        try:
+            other_events, other_outs = _run(model, _second(example, batch_axis))
+        except ChainruleError as exc:
+            raise ShapeError(
+                f"ONNX export: to tell what follows the input the model runs a second time, on "
+                f"other values{'' if batch_axis is None else f' with one more row along axis {batch_axis}'}, "
+                f"and failed ({exc}); give the input's batch axis (batch_axis=...) or export "
+                "with dynamic_batch=False") from exc
     finally:
         for m, mode in modes:
             m.training = mode
@@ -70,7 +78,7 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
     state = {n: p.data for n, p in [*model.named_parameters(), *model.named_buffers()]
              if p is not None}
     for i, ev in enumerate(events):
-        ev.ins = [_name(g, names, a, b, state) for a, b in zip(ev.args, ev.other.args)]
+        ev.ins = [_name(g, names, a, b, state, ev) for a, b in zip(ev.args, ev.other.args)]
         ev.x = [None if a is None else g.values[n] if isinstance(a, Ref) else np.asarray(a)
                 for a, n in zip(ev.args, ev.ins)]
         ev.x = [v.data if isinstance(v, Tensor) else v for v in ev.x]
@@ -78,7 +86,7 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
         names[Ref("event", i)] = y
         g.values[y] = ev.out
         g.batch_axis[y] = _moving_axis(ev.out, ev.other.out)
-    return [_name(g, names, a, b, state) for a, b in zip(outs, other_outs)]
+    return [_name(g, names, a, b, state, None) for a, b in zip(outs, other_outs)]
 
 
 def _convert(g: Graph, ev: Event) -> str:
@@ -110,7 +118,7 @@ def _moving_axis(a: Any, b: Any) -> int | None:
     return moved[0] if len(moved) == 1 and len(sa) == len(sb) else None
 
 
-def _name(g: Graph, names: dict, a: Any, b: Any, state: dict) -> Any:
+def _name(g: Graph, names: dict, a: Any, b: Any, state: dict, ev: Event | None) -> Any:
     """The graph name of one argument: a traced value, a parameter (an initializer named
     as in ``state_dict``), or a constant (one that follows the batch size is kept as one
     slice along that axis, where it is the same in every slice, and broadcasts)."""
@@ -124,16 +132,25 @@ def _name(g: Graph, names: dict, a: Any, b: Any, state: dict) -> Any:
             g.batch_axis[names[a]] = None
         return names[a]
     a, b = np.asarray(a), np.asarray(b)
-    axis = _moving_axis(a, b) if a.shape != b.shape else None
     if a.shape != b.shape:
+        axis = _moving_axis(a, b)
         first = np.take(a, [0], axis=axis) if axis is not None else None
-        if first is None or not (a == first).all():
-            raise UnsupportedLayerError(
-                f"ONNX export: a constant of shape {a.shape} follows the batch size but is not "
-                "the same for every example, so the batch axis cannot stay dynamic; export "
-                "with dynamic_batch=False")
+        if first is None or a.dtype.kind == "b" or not (a == first).all():
+            _from_raw_values(ev, a)
         a = first
+    elif not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+        _from_raw_values(ev, a)
     name = g.const("const", a)
     g.values[name] = a
     g.batch_axis[name] = None
     return name
+
+
+def _from_raw_values(ev: Event | None, a: Any) -> None:
+    where = "the model's output" if ev is None else \
+        f"operation {ev.name} in layer {ev.path or 'the model'} ({ev.owner})"
+    raise UnsupportedLayerError(
+        f"ONNX export: {where} takes a constant of shape {a.shape} that changes with the "
+        "input: it was computed from the input's raw values outside chainrule's operations "
+        "(from .data or .numpy(), or a NumPy comparison), which the trace cannot see; give "
+        "that layer a converter (chainrule.onnx.register)")

@@ -232,3 +232,24 @@ def _embedding(g: Graph, layer: Any, x: str, shape: tuple) -> str:
     # rows of the table; float indices holding whole numbers are accepted, as chainrule's
     idx = x if g.values[x].dtype == np.int64 else g.node("Cast", [x], to=g.onnx.TensorProto.INT64)
     return g.node("Gather", [g.weight("weight", layer.weight), idx], "embedding", axis=0)
+
+
+# Layers whose functions pick a branch by comparing the input's raw values (outside the
+# primitives, so the trace cannot see the choice): their own nodes.
+register("Hardsigmoid")(_simple("HardSigmoid", alpha=lambda m: 1 / 6, beta=lambda m: 0.5))
+register("SELU")(_simple("Selu", alpha=lambda m: 1.6732632423543772848170429916717,
+                         gamma=lambda m: 1.0507009873554804934193349852946))
+
+
+@register("Hardswish")
+def _hardswish(g: Graph, layer: Any, x: str, shape: tuple) -> str:
+    # x·hardsigmoid(x) (HardSwish itself needs opset 14)
+    return g.node("Mul", [x, g.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)], "hardswish")
+
+
+@register("PReLU")
+def _prelu(g: Graph, layer: Any, x: str, shape: tuple) -> str:
+    w = np.asarray(layer.weight.data)
+    if w.size != 1:  # one slope per channel (axis 1), broadcast over the axes after it
+        w = w.reshape((w.size,) + (1,) * (len(shape) - 2))
+    return g.node("PRelu", [x, g.weight("weight", w.reshape(-1) if w.size == 1 else w)], "prelu")
