@@ -203,3 +203,13 @@ def test_constant_from_raw_values_is_refused(tmp_path, traced_only):
 ])
 def test_more_layers_traced(tmp_path, traced_only, layer, shape):
     _check(nn.Sequential(layer(), nn.Tanh()), tmp_path, _floats(None, *shape))
+
+
+def test_example_in_another_float_dtype(tmp_path):
+    net = MLP([4, 5, 2], activation="tanh", rng=0)  # float32, the example float64
+    path = tmp_path / "d.onnx"
+    export(net, np.random.default_rng(0).normal(size=(3, 4)), path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], net(Tensor(x)).numpy(),
+                               rtol=1e-5, atol=1e-5)

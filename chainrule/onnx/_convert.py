@@ -56,6 +56,10 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
     ``example``) to ``g``; returns the names of its outputs. ``batch_axis`` of the input
     stays dynamic (None: every axis fixed). The model runs in evaluation mode; its modes are
     restored afterwards."""
+    floats = [p.data.dtype for _, p in model.named_parameters() if p.data.dtype.kind == "f"]
+    if floats and example.dtype.kind == "f" and example.dtype != floats[0]:
+        # in the model's own dtype: a layer's cast of its input would cut the trace
+        example = Tensor(example.data.astype(floats[0]))
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
