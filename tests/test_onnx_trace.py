@@ -213,3 +213,18 @@ def test_example_in_another_float_dtype(tmp_path):
     x = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
     np.testing.assert_allclose(sess.run(None, {"input": x})[0], net(Tensor(x)).numpy(),
                                rtol=1e-5, atol=1e-5)
+
+
+class _OpFamilies(nn.Module):
+    """Element-wise, rounding, remainder, scan, reduction and slicing ops in one forward."""
+
+    def forward(self, x):
+        y = x.remainder(0.7) + x.fmod(0.7) + x.log1p() + x.exp2() + x.sin() * x.erf()
+        y = y + x.round() + x.trunc() + x.clip(0.5, 1.5) + x[:, ::-1] + x.cumsum(1)
+        stats = x.max(axis=1, keepdims=True) + x.min(axis=1, keepdims=True) + x.var(1, keepdims=True)
+        return y + stats + x[:, 1:3].sum(1, keepdims=True) * x.prod(1, keepdims=True)
+
+
+def test_op_families(tmp_path):
+    rng = np.random.default_rng(0)
+    _check(_OpFamilies(), tmp_path, lambda n: rng.uniform(0.1, 2, size=(n, 5)).astype(np.float32))

@@ -67,11 +67,11 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
         try:
             other_events, other_outs = _run(model, _second(example, batch_axis))
         except ChainruleError as exc:
+            grown = "" if batch_axis is None else f" with one more row along axis {batch_axis}"
             raise ShapeError(
                 f"ONNX export: to tell what follows the input the model runs a second time, on "
-                f"other values{'' if batch_axis is None else f' with one more row along axis {batch_axis}'}, "
-                f"and failed ({exc}); give the input's batch axis (batch_axis=...) or export "
-                "with dynamic_batch=False") from exc
+                f"other values{grown}, and failed ({exc}); give the input's batch axis "
+                "(batch_axis=...) or export with dynamic_batch=False") from exc
     finally:
         for m, mode in modes:
             m.training = mode

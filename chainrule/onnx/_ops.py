@@ -134,6 +134,15 @@ def _fmod(g: Graph, ev: Event) -> str:
     return g.node("Mod", list(ev.ins), "fmod", fmod=1)
 
 
+@register_op("Remainder")
+def _remainder(g: Graph, ev: Event) -> str:
+    x, y = ev.ins  # x − ⌊x/y⌋·y: the sign of y, as Python's and PyTorch's remainder
+    if np.asarray(ev.x[0]).dtype.kind in "iu":
+        return g.node("Mod", [x, y], "remainder", fmod=0)
+    q = g.node("Floor", [g.node("Div", [x, y])])
+    return g.node("Sub", [x, g.node("Mul", [q, y])], "remainder")
+
+
 @register_op("LogAddExp")
 def _logaddexp(g: Graph, ev: Event) -> str:
     a, b = ev.ins  # max(a, b) + log(1 + exp(−|a − b|))
