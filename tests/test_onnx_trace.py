@@ -228,3 +228,30 @@ class _OpFamilies(nn.Module):
 def test_op_families(tmp_path):
     rng = np.random.default_rng(0)
     _check(_OpFamilies(), tmp_path, lambda n: rng.uniform(0.1, 2, size=(n, 5)).astype(np.float32))
+
+
+class _CausalEncoder(nn.Module):
+    """A time-major pre-norm encoder layer with GELU and a causal mask, averaged over time."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu",
+                                              norm_first=True, rng=0)
+
+    def forward(self, x):
+        return self.enc(x, is_causal=True).mean(axis=0)
+
+
+def test_time_major_causal_encoder(tmp_path):
+    _check(_CausalEncoder(), tmp_path, _floats(5, None, 8), batch_axis=1)
+
+
+class _Dict(nn.Module):
+    def forward(self, x):
+        return {"y": x * 2}
+
+
+def test_outputs_must_be_tensors(tmp_path):
+    with pytest.raises(UnsupportedLayerError, match="returned a dict; the export takes a "
+                       "Tensor or a tuple of Tensors"):
+        export(_Dict(), np.ones((2, 3), np.float32), tmp_path / "o.onnx")

@@ -21,7 +21,12 @@ def _run(model: Any, x: Tensor) -> tuple[list[Event], list[Any]]:
     rec = Recorder(model, [x])
     with rec, no_grad():
         outs = outputs_of(model(x))
-    return rec.events, [rec.ref(t.data) if isinstance(t, Tensor) else t for t in outs]
+    bad = next((o for o in outs if not isinstance(o, Tensor)), None)
+    if bad is not None:
+        raise UnsupportedLayerError(
+            f"ONNX export: the model returned a {type(bad).__name__}; the export takes a Tensor "
+            "or a tuple of Tensors (nested tuples too) as its outputs")
+    return rec.events, [rec.ref(t.data) for t in outs]
 
 
 def _second(x: Tensor, axis: int | None) -> Tensor:
