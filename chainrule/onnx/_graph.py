@@ -80,6 +80,7 @@ class Graph:
         self.batch_axis: dict[str, int | None] = {}
         self._used: set[str] = set()
         self._path: list[str] = []
+        self._ints: dict[tuple, str] = {}
 
     def fresh(self, hint: str) -> str:
         """A tensor name not used before, built from ``hint`` and the current layer's path."""
@@ -103,8 +104,12 @@ class Graph:
         return self._init(hint, np.ascontiguousarray(np.asarray(data, dtype=np.float32)))
 
     def ints(self, hint: str, values: Any) -> str:
-        """Add an int64 initializer (shapes, axes); returns its name."""
-        return self._init(hint, np.asarray(values, dtype=np.int64))
+        """An int64 initializer (shapes, axes, indices); one per distinct value, shared."""
+        a = np.asarray(values, dtype=np.int64)
+        key = (hint, a.shape, a.tobytes())
+        if key not in self._ints:
+            self._ints[key] = self._init(hint, a)
+        return self._ints[key]
 
     def const(self, hint: str, array: Any) -> str:
         """Add ``array`` as an initializer: floats as float32, integers as int64, bools as
