@@ -255,3 +255,33 @@ def test_outputs_must_be_tensors(tmp_path):
     with pytest.raises(UnsupportedLayerError, match="returned a dict; the export takes a "
                        "Tensor or a tuple of Tensors"):
         export(_Dict(), np.ones((2, 3), np.float32), tmp_path / "o.onnx")
+
+
+class _Masked(nn.Module):
+    """Two inputs: sequences and a float mask of the steps to average over."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 4, batch_first=True, rng=0)
+
+    def forward(self, x, mask):
+        out, _ = self.gru(x)
+        w = mask.unsqueeze(-1)
+        return (out * w).sum(axis=1) / w.sum(axis=1)
+
+
+def test_several_inputs(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        return (rng.normal(size=(n, 6, 3)).astype(np.float32),
+                (rng.uniform(size=(n, 6)) < 0.7).astype(np.float32) + np.eye(n, 6, dtype=np.float32))
+    model = _Masked()
+    export(model, make(2), tmp_path / "m.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["input_0", "input_1"]
+    assert [i.shape for i in sess.get_inputs()] == [["batch", 6, 3], ["batch", 6]]
+    for n in (1, 4):
+        x, mask = make(n)
+        np.testing.assert_allclose(sess.run(None, {"input_0": x, "input_1": mask})[0],
+                                   model(Tensor(x), Tensor(mask)).numpy(), rtol=1e-5, atol=1e-5)

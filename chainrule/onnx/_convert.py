@@ -16,11 +16,11 @@ from ._graph import CONVERTERS, OP_CONVERTERS, Graph
 from ._trace import Event, Recorder, Ref, outputs_of
 
 
-def _run(model: Any, x: Tensor) -> tuple[list[Event], list[Any]]:
-    """The recorded calls of ``model(x)`` and its outputs (Refs or constant arrays)."""
-    rec = Recorder(model, [x])
+def _run(model: Any, xs: list[Tensor]) -> tuple[list[Event], list[Any]]:
+    """The recorded calls of ``model(*xs)`` and its outputs (Refs or constant arrays)."""
+    rec = Recorder(model, xs)
     with rec, no_grad():
-        outs = outputs_of(model(x))
+        outs = outputs_of(model(*xs))
     bad = next((o for o in outs if not isinstance(o, Tensor)), None)
     if bad is not None:
         raise UnsupportedLayerError(
@@ -55,22 +55,24 @@ def _join(first: list[Event], second: list[Event]) -> None:
         a.other = b
 
 
-def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: int | None
-               ) -> list[str]:
+def trace_into(g: Graph, model: Any, x_name: str | list[str], example: Tensor | list[Tensor],
+               batch_axis: int | None) -> list[str]:
     """Add ``model`` applied to the graph tensor ``x_name`` (whose example value is
-    ``example``) to ``g``; returns the names of its outputs. ``batch_axis`` of the input
-    stays dynamic (None: every axis fixed). The model runs in evaluation mode; its modes are
-    restored afterwards."""
+    ``example``; lists of both for a model of several inputs) to ``g``; returns the names of
+    its outputs. ``batch_axis`` of the inputs stays dynamic (None: every axis fixed). The
+    model runs in evaluation mode; its modes are restored afterwards."""
+    x_names = [x_name] if isinstance(x_name, str) else list(x_name)
+    xs = [example] if isinstance(example, Tensor) else list(example)
     floats = [p.data.dtype for _, p in model.named_parameters() if p.data.dtype.kind == "f"]
-    if floats and example.dtype.kind == "f" and example.dtype != floats[0]:
-        # in the model's own dtype: a layer's cast of its input would cut the trace
-        example = Tensor(example.data.astype(floats[0]))
+    if floats:  # in the model's own dtype: a layer's cast of its input would cut the trace
+        xs = [Tensor(x.data.astype(floats[0])) if x.dtype.kind == "f" and x.dtype != floats[0]
+              else x for x in xs]
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
-        events, outs = _run(model, example)
+        events, outs = _run(model, xs)
         try:
-            other_events, other_outs = _run(model, _second(example, batch_axis))
+            other_events, other_outs = _run(model, [_second(x, batch_axis) for x in xs])
         except ChainruleError as exc:
             grown = "" if batch_axis is None else f" with one more row along axis {batch_axis}"
             raise ShapeError(
@@ -81,9 +83,11 @@ def trace_into(g: Graph, model: Any, x_name: str, example: Tensor, batch_axis: i
         for m, mode in modes:
             m.training = mode
     _join(events, other_events)
-    g.values[x_name] = example
-    g.batch_axis[x_name] = batch_axis
-    names: dict[Ref, str] = {Ref("input", 0): x_name}
+    names: dict[Ref, str] = {}
+    for i, (name, x) in enumerate(zip(x_names, xs)):
+        g.values[name] = x
+        g.batch_axis[name] = batch_axis
+        names[Ref("input", i)] = name
     state = {n: p.data for n, p in [*model.named_parameters(), *model.named_buffers()]
              if p is not None}
     for i, ev in enumerate(events):

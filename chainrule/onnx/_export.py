@@ -35,14 +35,15 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
 
     Args:
         model: a chainrule Module.
-        example_input: an input the model accepts (array or Tensor; integers for Embedding).
+        example_input: an input the model accepts (array or Tensor; integers for Embedding),
+            or a tuple of them for a model of several inputs (named ``input_0``, ...).
         path: the ``.onnx`` file to write.
         opset: the ONNX opset version (13 up to what the installed onnx knows); from 20 GELU
             is one ``Gelu`` node.
         input_name, output_name: the graph's input and output names; a model returning a
             tuple (an LSTM's ``(output, (h, c))``) gets outputs ``output_0``, ``output_1``, ...
         dynamic_batch: keep the batch size free, so the file runs on any batch size.
-        batch_axis: the input's batch axis (1 for a time-major (T, N, ·) sequence).
+        batch_axis: the inputs' batch axis (1 for a time-major (T, N, ·) sequence).
 
     Returns:
         The exported ``onnx.ModelProto``.
@@ -73,18 +74,24 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     if not input_name or not output_name or input_name == output_name:
         raise ConfigError(f"{where}: input_name and output_name must be distinct "
                           f"non-empty names; got {input_name!r} and {output_name!r}")
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
-    if x.ndim == 0:
+    several = isinstance(example_input, tuple)
+    xs = [x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+          for x in (example_input if several else (example_input,))]
+    if not xs or any(x.ndim == 0 for x in xs):
         raise ShapeError(f"{where}: example_input must have at least one axis "
                          "(the batch axis); got a scalar")
-    batch_axis = check_number(batch_axis, "batch_axis", where, low=-x.ndim, high=x.ndim - 1,
-                              integer=True) % x.ndim
+    rank = min(x.ndim for x in xs)
+    batch_axis = check_number(batch_axis, "batch_axis", where, low=-rank, high=rank - 1,
+                              integer=True)
+    batch_axis %= xs[0].ndim  # the same axis of every input
+    inputs = [f"{input_name}_{i}" for i in range(len(xs))] if several else [input_name]
     g = Graph(onnx, opset)
-    g._used.add(input_name)
-    outs = trace_into(g, model, input_name, x, batch_axis if dynamic_batch else None)
+    g._used.update(inputs)
+    dynamic = batch_axis if dynamic_batch else None
+    outs = trace_into(g, model, inputs, xs, dynamic)
     names = [output_name] if len(outs) == 1 else [f"{output_name}_{i}" for i in range(len(outs))]
     _name_outputs(g, outs, names)
-    proto = _model_proto(g, model, x, input_name, names, batch_axis if dynamic_batch else None)
+    proto = _model_proto(g, model, list(zip(inputs, xs)), names, dynamic)
     data = proto.SerializeToString()
     with atomic_write(path, "wb") as f:
         f.write(data)
@@ -118,16 +125,18 @@ def elem_type(onnx: Any, array: Any) -> int:
     return T.FLOAT if kind == "f" else T.BOOL if kind == "b" else T.INT64
 
 
-def _model_proto(g: Graph, model: Module, x: Tensor, input_name: str, names: list[str],
+def _model_proto(g: Graph, model: Module, inputs: list[tuple[str, Tensor]], names: list[str],
                  batch_axis: int | None) -> Any:
     """The checked ``ModelProto`` of the converted graph ``g``."""
     onnx = g.onnx
-    dims: list[Any] = [int(n) for n in x.shape]
-    if batch_axis is not None:
-        dims[batch_axis] = "batch"
+    values = []
+    for name, x in inputs:
+        dims: list[Any] = [int(n) for n in x.shape]
+        if batch_axis is not None:
+            dims[batch_axis] = "batch"
+        values.append(onnx.helper.make_tensor_value_info(name, elem_type(onnx, x.data), dims))
     graph = onnx.helper.make_graph(
-        g.nodes, type(model).__name__,
-        [onnx.helper.make_tensor_value_info(input_name, elem_type(onnx, x.data), dims)],
+        g.nodes, type(model).__name__, values,
         [onnx.helper.make_tensor_value_info(n, elem_type(onnx, g.values[n]), None) for n in names],
         initializer=g.initializers)
     opsets = [onnx.helper.make_opsetid("", g.opset)]
