@@ -12,7 +12,16 @@ graph a reader expects (``Gemm`` for Linear, one ``BatchNormalization``).
 What is exported is the model's **evaluation-mode** function: Dropout is the identity and
 batch normalization uses its running statistics. Weights become float32 initializers named
 like the model's ``state_dict`` keys. The batch axis stays symbolic (``"batch"``); every
-other axis is the example's.
+other axis (a sequence's length too: recurrences are unrolled) is the example's.
+
+The model runs twice: on the example, and on a batch one larger with other values. What
+differs tells which axes follow the batch size, and exposes a constant computed from the
+input's raw values outside the primitives (``x.data > 0``), which the trace cannot follow:
+it is refused by name, never frozen into the file. Add converters with :func:`register`
+(a layer class) or :func:`register_op` (a primitive, your own ``Op`` subclasses too).
+Tracing patches the primitives' ``forward`` for the duration of the call only (nothing is
+added to :func:`chainrule.apply`); do not run other chainrule work in another thread
+meanwhile.
 
 onnx (and onnxruntime, to run the file) are optional: ``pip install 'chainrule[onnx]'``.
 
