@@ -86,7 +86,7 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
     batch_axis %= xs[0].ndim  # the same axis of every input
     inputs = [f"{input_name}_{i}" for i in range(len(xs))] if several else [input_name]
     g = Graph(onnx, opset)
-    g._used.update(inputs)
+    g._used.update(inputs + [output_name])
     dynamic = batch_axis if dynamic_batch else None
     outs = trace_into(g, model, inputs, xs, dynamic)
     names = [output_name] if len(outs) == 1 else [f"{output_name}_{i}" for i in range(len(outs))]
