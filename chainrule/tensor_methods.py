@@ -278,6 +278,17 @@ class OpMethods:
             x = x.index_select(d, (np.arange(n) - s) % max(n, 1))
         return x
 
+    def movedim(self, source, destination):
+        """The dims ``source`` moved to the places ``destination`` (PyTorch's movedim, NumPy's
+        moveaxis); the others keep their order."""
+        src = [_axis_of(d, self.shape) for d in _tuple(source)]
+        order = [a for a in range(self.ndim) if a not in src]
+        for d, a in sorted(zip((_axis_of(d, self.shape) for d in _tuple(destination)), src)):
+            order.insert(d, a)
+        return self.permute(tuple(order))
+
+    moveaxis = movedim
+
     def flip(self, *dims):
         dims = _tuple(dims[0]) if len(dims) == 1 else dims
         ax = {_axis_of(d, self.shape) for d in dims}

@@ -101,6 +101,8 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, z, *, target, mean=False):
         xp = self.xp
+        if not z.flags.c_contiguous:  # (a permuted z: vjp writes through d.reshape(-1))
+            z = xp.ascontiguousarray(z)
         # a row whose max is ±inf has no finite loss (it comes out nan): no finite shift needed
         m, log_s, p = logsumexp_and_softmax(xp, z, -1, finite_shift=False)
         # z_t's positions in the flattened z: a 1-D gather here and a 1-D scatter in vjp
