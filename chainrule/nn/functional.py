@@ -7,8 +7,9 @@ primitives with no derivative code, so they work in reverse mode (Tensor) and fo
 
 Shapes: ``binary_cross_entropy*`` and ``mse_loss`` need the target to have exactly the
 prediction's shape (no silent broadcasting of (N, 1) against (N,)). ``cross_entropy`` and
-``nll_loss`` take scores of shape (..., C), classes on the last axis, and a target of class
-indices of shape (...) or of probabilities of shape (..., C).
+``nll_loss`` take scores of shape (N, C), (C,) or (N, C, d1, ...): classes on axis 1, as in
+PyTorch, and a target of class indices of shape (N,) or (N, d1, ...) or of probabilities of
+the scores' shape.
 """
 
 from __future__ import annotations
