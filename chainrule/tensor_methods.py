@@ -69,6 +69,26 @@ class OpMethods:
     def square(self): return self * self if self.dtype.kind != "b" else self._const(self._value() * 1)
     __mod__ = remainder
     def __rmod__(self, o): return self._apply(P.Remainder, o, self)
+    def neg(self): return -self
+    negative = neg
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """PyTorch's clamp: x limited to [min, max] (numbers or tensors); the gradient is 1
+        inside, 0 where clamped (an int tensor with a float bound gives float32)."""
+        x = self if self.dtype.kind == "f" or not any(type(b) is float for b in (min, max)) \
+            else self._cast(np.dtype(np.float32))
+        if hasattr(min, "shape") or hasattr(max, "shape"):  # tensor bounds: max/min composites
+            x = x if min is None else self._apply(P.Maximum, x, min)
+            return x if max is None else self._apply(P.Minimum, x, max)
+        return x.clip(min, max)
+
+    def floor_divide(self, other):
+        """x // y rounded down (Python's and PyTorch's //), in PyTorch's result dtype. A
+        constant: it has no gradient (PyTorch's backward raises there)."""
+        return self._const(_floor_divide(self, other))
+
+    __floordiv__ = floor_divide
+    def __rfloordiv__(self, o): return self._const(_floor_divide(o, self))
 
     def copysign(self, other):
         """|x| with the sign of ``other`` (its sign bit, so −0.0 counts as negative)."""
@@ -100,6 +120,9 @@ class OpMethods:
     def bitwise_not(self): return self._const(_bits(self, None, "invert"))
     __and__, __or__, __xor__, __invert__ = bitwise_and, bitwise_or, bitwise_xor, bitwise_not
     __rand__, __ror__, __rxor__ = bitwise_and, bitwise_or, bitwise_xor
+    def bitwise_left_shift(self, o): return self._const(_bits(self, o, "left_shift"))
+    def bitwise_right_shift(self, o): return self._const(_bits(self, o, "right_shift"))
+    __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
 
     # reductions and scans
     def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -351,6 +374,13 @@ def _floated(x: OpMethods) -> OpMethods:
 
 def _like(x: OpMethods, o: Any) -> OpMethods:
     return o if isinstance(o, OpMethods) else x._const(as_array(array_of(o)).astype(x.dtype))
+
+
+def _floor_divide(x: Any, y: Any) -> Any:
+    a, b = (np.float32(v) if type(v) is float else array_of(v) for v in (x, y))
+    if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
+        a, b = P.promote(a, b)
+    return array_module(a if hasattr(a, "dtype") else b).floor_divide(a, b)
 
 
 def _bits(x: OpMethods, o: Any, name: str) -> Any:

@@ -134,10 +134,60 @@ def test_python_numbers_match_torch(dtype, number):
     x = _values(dtype)
     for op in ("+", "*", "/", "**", "<"):
         f = OPS[op]
-        want = _torch_case(torch, lambda a, b: f(a, number), x, x)
+        want = _torch_case(torch, lambda a, b, f=f: f(a, number), x, x)
         if want is None or (op, dtype, number) == ("**", "bool", True):
             continue  # (torch's bool ** True is x itself; bool ** bool raises in both)
         got = f(Tensor(x), number)
         assert str(got.dtype) == str(want.dtype).removeprefix("torch."), (op, dtype, number)
         np.testing.assert_allclose(got.numpy().astype(np.float64), want.numpy().astype(np.float64),
                                    rtol=1e-3)
+
+
+# --- what the issue-11 sweep found (acting as a PyTorch user) ------------------------------
+
+def test_functions_of_int_tensors_give_float32():
+    i = Tensor(np.array([1, 4], np.int32))
+    for y in (i.exp(), i.log(), i.sqrt(), i.sigmoid(), i.tanh(), i.logsumexp(0), cr.softmax(i, 0)):
+        assert y.dtype == np.float32, y
+    np.testing.assert_allclose(i.sqrt().numpy(), [1.0, 2.0])
+    assert i.relu().dtype == np.int32  # (as PyTorch: relu keeps ints)
+
+
+def test_cat_and_stack_promote_and_matmul_refuses_mixed_dtypes():
+    i, f = Tensor(np.array([1, 2], np.int32)), Tensor(np.array([0.5, 1.5], np.float32), requires_grad=True)
+    y = cr.cat([i, f])
+    assert y.dtype == np.float32 and y.tolist() == [1.0, 2.0, 0.5, 1.5]
+    y.sum().backward()
+    assert f.grad.dtype == np.float32 and f.grad.tolist() == [1.0, 1.0]
+    assert cr.stack([i, f]).dtype == np.float32
+    with pytest.raises(DTypeError, match="float64 and float32"):
+        Tensor(np.ones((2, 2))) @ Tensor(np.ones((2, 2), np.float32))
+
+
+def test_clamp_floor_divide_shifts_neg_movedim():
+    x = Tensor([1.0, 5.0], requires_grad=True)
+    y = x.clamp(2, 3)
+    y.sum().backward()
+    assert y.tolist() == [2.0, 3.0] and x.grad.tolist() == [0.0, 0.0]
+    assert cr.clamp(Tensor(np.array([0, 2], np.int32)), min=0.5).tolist() == [0.5, 2.0]
+    assert Tensor([1.0, 5.0]).clamp(min=Tensor([2.0, 2.0])).tolist() == [2.0, 5.0]
+    i = Tensor(np.array([7, -7]))
+    assert (i // 2).tolist() == [3, -4] and (i // 2).dtype == np.int64
+    assert (i // 2.5).dtype == np.float32 and (7 // Tensor([2.0])).tolist() == [3.0]
+    assert (i << 1).tolist() == [14, -14] and (i >> 1).tolist() == [3, -4]
+    assert i.neg().tolist() == [-7, 7] and i.negative().tolist() == [-7, 7]
+    assert cr.movedim(Tensor(np.zeros((2, 3, 4))), 1, -1).shape == (2, 4, 3)
+
+
+def test_sweep_fixes_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([5.0, -5.0, 3.5, -3.5]), np.array([3.0, 3.0, -2.0, -2.0])
+    np.testing.assert_array_equal((Tensor(a) // Tensor(b)).numpy(),
+                                  (torch.tensor(a) // torch.tensor(b)).numpy())
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+    for s, d in [(1, -1), ((0, 1), (2, 3)), (-1, 0)]:
+        assert Tensor(x).movedim(s, d).shape == tuple(torch.tensor(x).movedim(s, d).shape)
+    ours, theirs = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours.clamp(-4, 4).sum().backward()
+    theirs.clamp(-4, 4).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())

@@ -84,8 +84,8 @@ def _classes_last(where: str, scores: Any, target: Any) -> tuple[Any, Any]:
     if shape == scores.shape:  # probabilities (a float target of the input's shape)
         target = _lift(target, scores).permute(moved)
     elif shape != indices:
-        hint = (f"; a target of shape input.shape[:-1] reads classes on the last axis: pass "
-                f"input.movedim(-1, 1) (or reshape to (-1, C))" if shape == scores.shape[:-1] else "")
+        hint = ("; a target of shape input.shape[:-1] reads classes on the last axis: pass "
+                "input.movedim(-1, 1) (or reshape to (-1, C))" if shape == scores.shape[:-1] else "")
         raise ShapeError(f"{where}: input of shape {scores.shape} has its classes on axis 1 "
                          f"(N, C, d1, ..., as in PyTorch): target must be class indices of shape "
                          f"{indices} or probabilities of shape {scores.shape}; got {shape}{hint}")

@@ -90,6 +90,13 @@ def result_dtype(x: Any, y: Any) -> Any:
     return dt
 
 
+def common_dtype(dtypes: Any) -> Any:
+    """PyTorch's result dtype of n-d tensors of ``dtypes`` (torch.cat's): the widest of the
+    highest kind."""
+    top = max(_KIND[d.kind] for d in dtypes)
+    return np.result_type(*[d for d in dtypes if _KIND[d.kind] == top])
+
+
 def promote(x: Any, y: Any, bool_ok: bool = True) -> tuple[Any, Any]:
     """x and y cast to :func:`result_dtype` (called by the binary ops only when their dtypes
     differ, so the float32 ∘ float32 path pays one comparison).

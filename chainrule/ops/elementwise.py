@@ -228,6 +228,8 @@ class Exp(Op):
     """e^x;  derivative e^x = out."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":  # int and bool inputs give float32, as in PyTorch
+            x = x.astype(np.float32)
         out = self.xp.exp(x)
         self.save(out)
         return out
@@ -243,6 +245,8 @@ class Log(Op):
     """ln x;  derivative 1/x."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
         self.save(x)
         return self.xp.log(x)
 
@@ -257,6 +261,8 @@ class Sqrt(Op):
     """√x;  derivative 1/(2√x) = 1/(2·out)."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
         out = self.xp.sqrt(x)
         self.save(out)
         return out
@@ -313,8 +319,11 @@ class _FromOutput(Op, register=False):
     # Set by each subclass as static methods.
     f: Callable[[Any, Any], Any]
     derivative: Callable[[Any, Any], Any]
+    keeps_ints = False  # int and bool inputs give float32 (as in PyTorch), ReLU's stay ints
 
     def forward(self, x):
+        if x.dtype.kind != "f" and not self.keeps_ints:
+            x = x.astype(np.float32)
         out = self.f(self.xp, x)
         self.save(out)
         return out
@@ -352,6 +361,8 @@ class Tanh(_FromOutput):
 
 class Relu(_FromOutput):
     """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0."""
+
+    keeps_ints = True
 
     @staticmethod
     def f(xp, x):

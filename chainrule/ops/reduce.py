@@ -73,6 +73,8 @@ class LogSumExp(Op):
 
     def forward(self, x, *, axis=None, keepdims=False):
         xp = self.xp
+        if x.dtype.kind != "f":  # int and bool inputs give float32, as in PyTorch
+            x = x.astype(xp.float32)
         m, log_s, p = logsumexp_and_softmax(xp, x, axis)
         out_kept = log_s + m
         self.axis, self.keepdims = axis, keepdims
