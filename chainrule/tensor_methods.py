@@ -314,6 +314,9 @@ class OpMethods:
 
     def flip(self, *dims):
         dims = _tuple(dims[0]) if len(dims) == 1 else dims
+        if self.ndim == 0:  # dim 0 or -1 of a 0-d tensor: nothing to reverse (PyTorch)
+            [_axis_of(d, (1,)) for d in dims]
+            return self.clone()
         ax = {_axis_of(d, self.shape) for d in dims}
         return self[tuple(slice(None, None, -1) if a in ax else slice(None) for a in range(self.ndim))]
 
@@ -344,6 +347,9 @@ class OpMethods:
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
         """(values, indices) of the ``k`` largest (smallest) along ``dim``; gradients flow to
         the values' places."""
+        if self.ndim == 0:  # PyTorch's 0-d topk: a 1-element tensor's, as 0-d
+            v, i = self.reshape(1).topk(k, _axis_of(dim, (1,)), largest, sorted)
+            return ValuesIndices(v.reshape(()), i.reshape(())) if k == 1 else ValuesIndices(v, i)
         d = _axis_of(dim, self.shape)
         if not 0 <= k <= self.shape[d]:
             raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {self.shape[d]}")

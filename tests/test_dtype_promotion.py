@@ -191,3 +191,16 @@ def test_sweep_fixes_match_torch():
     ours.clamp(-4, 4).sum().backward()
     theirs.clamp(-4, 4).sum().backward()
     np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_sweep_edges_of_0d_and_empty_tensors():
+    x = Tensor(np.array(1.5), requires_grad=True)
+    x.flip(0).backward()
+    assert x.grad == 1.0
+    values, indices = Tensor(np.array(2.0)).topk(1)
+    assert values.shape == () and values.item() == 2.0 and indices.item() == 0
+    e = Tensor(np.zeros((0, 3)), requires_grad=True)
+    y = e.logsumexp(0)  # log of an empty sum: −inf, as PyTorch
+    assert y.shape == (3,) and np.all(np.isneginf(y.numpy()))
+    y.sum().backward()
+    assert e.grad.shape == (0, 3)

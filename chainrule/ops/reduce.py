@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .base import Op
 
 
@@ -58,13 +60,16 @@ def logsumexp_and_softmax(xp: Any, x: Any, axis: Any, finite_shift: bool = True
     ``finite_shift`` replaces ±inf maxima by 0 so all -inf rows give -inf, not inf - inf;
     callers whose result is nan for such rows anyway skip it.
     """
-    m = x.max(axis=axis, keepdims=True)
+    m = x.max(axis=axis, keepdims=True) if x.size else x.max(axis, keepdims=True, initial=-xp.inf)
     if finite_shift:
         m = xp.where(xp.isfinite(m), m, 0)
     e = x - m
     e = xp.exp(e, out=e) if e.dtype.kind == "f" else xp.exp(e)  # in place: one array fewer
     s = e.sum(axis=axis, keepdims=True)
     e /= s
+    if not x.size:  # an empty sum's log is −inf, not a warning
+        with np.errstate(divide="ignore"):
+            return m, xp.log(s), e
     return m, xp.log(s), e
 
 
