@@ -153,15 +153,19 @@ def test_functions_of_int_tensors_give_float32():
     assert i.relu().dtype == np.int32  # (as PyTorch: relu keeps ints)
 
 
-def test_cat_and_stack_promote_and_matmul_refuses_mixed_dtypes():
+def test_cat_stack_and_matmul_promote():
     i, f = Tensor(np.array([1, 2], np.int32)), Tensor(np.array([0.5, 1.5], np.float32), requires_grad=True)
     y = cr.cat([i, f])
     assert y.dtype == np.float32 and y.tolist() == [1.0, 2.0, 0.5, 1.5]
     y.sum().backward()
     assert f.grad.dtype == np.float32 and f.grad.tolist() == [1.0, 1.0]
     assert cr.stack([i, f]).dtype == np.float32
-    with pytest.raises(DTypeError, match="float64 and float32"):
-        Tensor(np.ones((2, 2))) @ Tensor(np.ones((2, 2), np.float32))
+    # matmul of two dtypes: PyTorch refuses; chainrule takes their result dtype (documented)
+    w = Tensor(np.ones((2, 1), np.float32), requires_grad=True)
+    y = Tensor(np.array([[1, 2]])) @ w
+    assert y.dtype == np.float32 and y.tolist() == [[3.0]]
+    y.sum().backward()
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [[1.0], [2.0]]
 
 
 def test_clamp_floor_divide_shifts_neg_movedim():

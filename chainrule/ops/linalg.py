@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import DTypeError
-from .base import Op, add_tangents
+from .base import Op, add_tangents, promote
 from .elementwise import ACTIVATIONS
 
 
@@ -11,9 +10,8 @@ class MatMul(Op):
     """x @ y (batched over leading axes, NumPy's matmul rules for 1-D operands)."""
 
     def forward(self, x, y):
-        if x.dtype is not y.dtype and x.dtype != y.dtype:
-            raise DTypeError(f"matmul: expected both operands to have the same dtype (as in "
-                             f"PyTorch); got {x.dtype} and {y.dtype}: cast one with .to()")
+        if x.dtype is not y.dtype:  # (PyTorch refuses; its result dtype, as the other ops)
+            x, y = promote(x, y)
         self.save(x, y)
         if x.ndim == 2 and y.ndim == 2:
             return self.xp.dot(x, y)  # dot keeps the BLAS fast path when an inner dim is 1
