@@ -108,7 +108,7 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, z, *, target, mean=False):
         xp = self.xp
-        if not z.flags.c_contiguous:  # (a permuted z: vjp writes through d.reshape(-1))
+        if z.base is not None and not z.flags.c_contiguous:  # (vjp writes via d.reshape(-1))
             z = xp.ascontiguousarray(z)
         # a row whose max is ±inf has no finite loss (it comes out nan): no finite shift needed
         m, log_s, p = logsumexp_and_softmax(xp, z, -1, finite_shift=False)
