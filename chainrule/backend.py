@@ -134,7 +134,7 @@ def as_dtype(dtype: Any) -> np.dtype:
 
 def as_array(data: Any, dtype: Any = None) -> Any:
     """``data`` as an array of a supported dtype, on the backend that holds it: Python floats
-    become float32, ints int64; NumPy and CuPy arrays keep their dtype when it is supported
+    become float32, ints int64; NumPy and CuPy arrays and NumPy scalars keep their dtype when it is supported
     (images stay uint8, as in PyTorch); uint16 and uint32 become int64 (exact), as does uint64
     when every value fits.
 
@@ -150,6 +150,8 @@ def as_array(data: Any, dtype: Any = None) -> Any:
         return xp.asarray(data, dtype=as_dtype(dtype))
     if type(data) is np.ndarray or is_device(data):
         arr = data
+    elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype (as torch.tensor)
+        arr = np.asarray(data)
     else:
         arr = np.asarray(data)
         if arr.dtype.kind == "f":

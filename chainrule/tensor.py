@@ -7,6 +7,7 @@ Operators and methods dispatch to primitives in :mod:`chainrule.ops` (or to comp
 
 from __future__ import annotations
 
+import operator
 import weakref
 from typing import Any
 from collections.abc import Sequence
@@ -182,12 +183,21 @@ class ArrayLike(Reductions, OpMethods):
     def _const(self, arr):
         return Tensor._make(arr)
 
-    def __eq__(self, o): return self._const(self._value() == array_of(o))
-    def __ne__(self, o): return self._const(self._value() != array_of(o))
-    def __lt__(self, o): return self._const(self._value() < array_of(o))
-    def __le__(self, o): return self._const(self._value() <= array_of(o))
-    def __gt__(self, o): return self._const(self._value() > array_of(o))
-    def __ge__(self, o): return self._const(self._value() >= array_of(o))
+    def _compare(self, o, f):
+        """f(x, o) on PyTorch's common dtype (int64 vs float32 compares in float32)."""
+        x, o = self._value(), array_of(o)
+        if isinstance(o, ArrayLike):  # a Dual on the right
+            o = o.primal
+        if hasattr(o, "dtype") and o.dtype != x.dtype:
+            x, o = P.promote(x, o)
+        return self._const(f(x, o))
+
+    def __eq__(self, o): return self._compare(o, operator.eq)
+    def __ne__(self, o): return self._compare(o, operator.ne)
+    def __lt__(self, o): return self._compare(o, operator.lt)
+    def __le__(self, o): return self._compare(o, operator.le)
+    def __gt__(self, o): return self._compare(o, operator.gt)
+    def __ge__(self, o): return self._compare(o, operator.ge)
     __hash__ = object.__hash__
 
     # properties

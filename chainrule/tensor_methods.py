@@ -69,6 +69,26 @@ class OpMethods:
     def square(self): return self * self if self.dtype.kind != "b" else self._const(self._value() * 1)
     __mod__ = remainder
     def __rmod__(self, o): return self._apply(P.Remainder, o, self)
+    def neg(self): return -self
+    negative = neg
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """PyTorch's clamp: x limited to [min, max] (numbers or tensors); the gradient is 1
+        inside, 0 where clamped (an int tensor with a float bound gives float32)."""
+        x = self if self.dtype.kind == "f" or not any(type(b) is float for b in (min, max)) \
+            else self._cast(np.dtype(np.float32))
+        if hasattr(min, "shape") or hasattr(max, "shape"):  # tensor bounds: max/min composites
+            x = x if min is None else self._apply(P.Maximum, x, min)
+            return x if max is None else self._apply(P.Minimum, x, max)
+        return x.clip(min, max)
+
+    def floor_divide(self, other):
+        """x // y rounded down (Python's and PyTorch's //), in PyTorch's result dtype. A
+        constant: it has no gradient (PyTorch's backward raises there)."""
+        return self._const(_floor_divide(self, other))
+
+    __floordiv__ = floor_divide
+    def __rfloordiv__(self, o): return self._const(_floor_divide(o, self))
 
     def copysign(self, other):
         """|x| with the sign of ``other`` (its sign bit, so −0.0 counts as negative)."""
@@ -100,6 +120,9 @@ class OpMethods:
     def bitwise_not(self): return self._const(_bits(self, None, "invert"))
     __and__, __or__, __xor__, __invert__ = bitwise_and, bitwise_or, bitwise_xor, bitwise_not
     __rand__, __ror__, __rxor__ = bitwise_and, bitwise_or, bitwise_xor
+    def bitwise_left_shift(self, o): return self._const(_bits(self, o, "left_shift"))
+    def bitwise_right_shift(self, o): return self._const(_bits(self, o, "right_shift"))
+    __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
 
     # reductions and scans
     def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -278,8 +301,22 @@ class OpMethods:
             x = x.index_select(d, (np.arange(n) - s) % max(n, 1))
         return x
 
+    def movedim(self, source, destination):
+        """The dims ``source`` moved to the places ``destination`` (PyTorch's movedim, NumPy's
+        moveaxis); the others keep their order."""
+        src = [_axis_of(d, self.shape) for d in _tuple(source)]
+        order = [a for a in range(self.ndim) if a not in src]
+        for d, a in sorted(zip((_axis_of(d, self.shape) for d in _tuple(destination)), src)):
+            order.insert(d, a)
+        return self.permute(tuple(order))
+
+    moveaxis = movedim
+
     def flip(self, *dims):
         dims = _tuple(dims[0]) if len(dims) == 1 else dims
+        if self.ndim == 0:  # dim 0 or -1 of a 0-d tensor: nothing to reverse (PyTorch)
+            [_axis_of(d, (1,)) for d in dims]
+            return self.clone()
         ax = {_axis_of(d, self.shape) for d in dims}
         return self[tuple(slice(None, None, -1) if a in ax else slice(None) for a in range(self.ndim))]
 
@@ -310,6 +347,9 @@ class OpMethods:
     def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
         """(values, indices) of the ``k`` largest (smallest) along ``dim``; gradients flow to
         the values' places."""
+        if self.ndim == 0:  # PyTorch's 0-d topk: a 1-element tensor's, as 0-d
+            v, i = self.reshape(1).topk(k, _axis_of(dim, (1,)), largest, sorted)
+            return ValuesIndices(v.reshape(()), i.reshape(())) if k == 1 else ValuesIndices(v, i)
         d = _axis_of(dim, self.shape)
         if not 0 <= k <= self.shape[d]:
             raise ShapeError(f"topk: k={k} is out of range for dim {dim} of size {self.shape[d]}")
@@ -340,6 +380,13 @@ def _floated(x: OpMethods) -> OpMethods:
 
 def _like(x: OpMethods, o: Any) -> OpMethods:
     return o if isinstance(o, OpMethods) else x._const(as_array(array_of(o)).astype(x.dtype))
+
+
+def _floor_divide(x: Any, y: Any) -> Any:
+    a, b = (np.float32(v) if type(v) is float else array_of(v) for v in (x, y))
+    if hasattr(a, "dtype") and hasattr(b, "dtype") and a.dtype != b.dtype:
+        a, b = P.promote(a, b)
+    return array_module(a if hasattr(a, "dtype") else b).floor_divide(a, b)
 
 
 def _bits(x: OpMethods, o: Any, name: str) -> Any:

@@ -17,8 +17,12 @@ CORE = ["tensor.py", "reductions.py", "tensor_methods.py", "engine.py", "autogra
 # handling) and the op families (about 750: 31 primitives with their rules in ops/math.py,
 # ops/scan.py, ops/index.py; backend's accumulate and scatter_reduce, the CuPy spellings; the
 # ~90 PyTorch-named Tensor methods of tensor_methods.py; PyTorch's dtypes). +25 for issue 12's
-# ConvTranspose, the one primitive for transposed convolutions (Conv's adjoint).
-BUDGET = 2550
+# ConvTranspose, the one primitive for transposed convolutions (Conv's adjoint). +120 for issue
+# 11's last part: PyTorch's result dtypes (the promotion rule, one dtype test per binary op,
+# float32 from functions of ints, cat's and matmul's common dtype), einsum's '...' and
+# diagonals (the spec grammar and the diagonal's reverse rule), and the names the sweep found
+# missing (movedim, clamp, floor_divide, the shifts, neg).
+BUDGET = 2670
 
 
 def code_lines(path: Path) -> int:

@@ -125,7 +125,9 @@ def test_cross_entropy_single_row_and_higher_rank():
     t = np.array([[0, 1, 2], [2, 2, 0]])
     lsm = _np_log_softmax(z)
     want = -np.take_along_axis(lsm, t[..., None], -1)[..., 0]
-    np.testing.assert_allclose(NF.cross_entropy(Tensor(z), t, reduction="none").data, want, rtol=1e-12)
+    # classes on axis 1 for rank > 2, as in PyTorch: (N, C, T) scores with (N, T) targets
+    got = NF.cross_entropy(Tensor(np.moveaxis(z, -1, 1)), t, reduction="none")
+    np.testing.assert_allclose(got.data, want, rtol=1e-12)
     np.testing.assert_allclose(NF.cross_entropy(Tensor(Z[0]), 2).item(), -_np_log_softmax(Z[0])[2])
 
 

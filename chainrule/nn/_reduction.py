@@ -64,3 +64,29 @@ def _check_probabilities(where: str, y: Any, what: str = "targets",
         raise DataError(f"{where}: {what} must lie in [0, 1]; got values from "
                         f"{float(np.nanmin(v))} to {float(np.nanmax(v))}"
                         + (" including NaN" if bool(np.isnan(v).any()) else ""))
+
+
+def _classes_last(where: str, scores: Any, target: Any) -> tuple[Any, Any]:
+    """PyTorch's layout for scores of rank > 2, (N, C, d1, ...) with class indices of shape
+    (N, d1, ...) or probabilities of the scores' shape, moved to classes-last (the layout the
+    losses compute in; their "none" output is then (N, d1, ...), as PyTorch's). Rank ≤ 2 is
+    returned as it is.
+
+    Raises:
+        ShapeError: a target that fits neither form (with a hint when it fits the old
+            classes-last reading).
+    """
+    if scores.ndim <= 2:
+        return scores, target
+    t = array_of(target)
+    shape, moved = tuple(getattr(t, "shape", np.shape(t))), (0,) + tuple(range(2, scores.ndim)) + (1,)
+    indices = (scores.shape[0],) + scores.shape[2:]
+    if shape == scores.shape:  # probabilities (a float target of the input's shape)
+        target = _lift(target, scores).permute(moved)
+    elif shape != indices:
+        hint = ("; a target of shape input.shape[:-1] reads classes on the last axis: pass "
+                "input.movedim(-1, 1) (or reshape to (-1, C))" if shape == scores.shape[:-1] else "")
+        raise ShapeError(f"{where}: input of shape {scores.shape} has its classes on axis 1 "
+                         f"(N, C, d1, ..., as in PyTorch): target must be class indices of shape "
+                         f"{indices} or probabilities of shape {scores.shape}; got {shape}{hint}")
+    return scores.permute(moved), target

@@ -7,8 +7,9 @@ primitives with no derivative code, so they work in reverse mode (Tensor) and fo
 
 Shapes: ``binary_cross_entropy*`` and ``mse_loss`` need the target to have exactly the
 prediction's shape (no silent broadcasting of (N, 1) against (N,)). ``cross_entropy`` and
-``nll_loss`` take scores of shape (..., C), classes on the last axis, and a target of class
-indices of shape (...) or of probabilities of shape (..., C).
+``nll_loss`` take scores of shape (N, C), (C,) or (N, C, d1, ...): classes on axis 1, as in
+PyTorch, and a target of class indices of shape (N,) or (N, d1, ...) or of probabilities of
+the scores' shape.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..functional import (
 from ..random import get_rng
 from ..tensor import Tensor, apply, array_of
 from ._reduction import (
-    _check_probabilities, _check_reduction, _lift, _reduce, _same_shape,
+    _check_probabilities, _check_reduction, _classes_last, _lift, _reduce, _same_shape,
 )
 
 # --- binary objectives --------------------------------------------------------------------
@@ -319,12 +320,13 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, *, ignore_index:
     divides by N (``ignore_index`` does not apply).
 
     Args:
-        logits: scores of shape (N, C) (or (..., C); classes on the last axis).
-        target: class indices of shape (N,) (integers in [0, C)), or one-hot / probability
-            rows of shape (N, C) (floats).
+        logits: scores of shape (N, C), (C,) or (N, C, d1, ...): classes on axis 1, as in
+            PyTorch (a sequence model's (N, T, C) output goes in as ``z.movedim(-1, 1)``).
+        target: class indices of shape (N,) or (N, d1, ...) (integers in [0, C)), or
+            one-hot / probability rows of the logits' shape (floats).
         weight: one weight per class, shape (C,) (None: all 1).
         ignore_index: a label to skip (PyTorch's −100 by default).
-        reduction: "mean" (over examples), "sum" or "none" (shape (N,)).
+        reduction: "mean" (over examples), "sum" or "none" (shape (N,) or (N, d1, ...)).
         label_smoothing: ε in [0, 1]: the target becomes (1 − ε)·y + ε/C.
 
     Raises:
@@ -343,7 +345,7 @@ def cross_entropy(logits: Any, target: Any, weight: Any = None, *, ignore_index:
     _check_reduction("cross_entropy", reduction)
     if label_smoothing != 0.0:
         check_number(label_smoothing, "label_smoothing", "cross_entropy", low=0, high=1)
-    logits = _lift(logits)
+    logits, target = _classes_last("cross_entropy", _lift(logits), target)
     t, keep = _class_indices("cross_entropy", logits, target, ignore_index)
     n_classes = logits.shape[-1]
     if t is not None and not label_smoothing and weight is None and keep is None:
@@ -371,8 +373,9 @@ def nll_loss(log_probs: Any, target: Any, weight: Any = None, *, ignore_index: i
     as in :func:`cross_entropy` (PyTorch's weighted mean).
 
     Args:
-        log_probs: log-probabilities of shape (N, C) (classes on the last axis).
-        target: class indices of shape (N,), integers in [0, C).
+        log_probs: log-probabilities of shape (N, C), (C,) or (N, C, d1, ...) (classes on
+            axis 1, as in PyTorch).
+        target: class indices of shape (N,) or (N, d1, ...), integers in [0, C).
         weight: one weight per class, shape (C,) (None: all 1).
         ignore_index: a label to skip (PyTorch's −100 by default).
         reduction: "mean", "sum" or "none".
@@ -387,7 +390,7 @@ def nll_loss(log_probs: Any, target: Any, weight: Any = None, *, ignore_index: i
     0.3567
     """
     _check_reduction("nll_loss", reduction)
-    log_probs = _lift(log_probs)
+    log_probs, target = _classes_last("nll_loss", _lift(log_probs), target)
     t, keep = _class_indices("nll_loss", log_probs, target, ignore_index)
     if t is None:
         raise ShapeError(f"nll_loss: target must be class indices of shape {log_probs.shape[:-1]} "

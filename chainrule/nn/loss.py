@@ -117,7 +117,8 @@ class MSELoss(_Loss):
 class CrossEntropyLoss(_WeightedLoss):
     """Softmax cross-entropy from scores with class-index or probability targets, PyTorch's
     class ``weight`` (weighted mean), ``ignore_index`` and ``label_smoothing``: see
-    :func:`~chainrule.nn.functional.cross_entropy`.
+    :func:`~chainrule.nn.functional.cross_entropy`. Scores (N, C) or (N, C, d1, ...): classes
+    on axis 1, as in PyTorch.
 
     Raises:
         ConfigError: an unknown reduction or ``label_smoothing`` outside [0, 1].

@@ -1,6 +1,6 @@
 """The primitives. Each is one class with forward, vjp and jvp side by side; see ``base``."""
 
-from .base import OPS, Op, add_tangents
+from .base import OPS, Op, add_tangents, common_dtype, promote, result_dtype
 from .elementwise import (
     ACTIVATIONS, Abs, Add, Cast, Clip, Div, Elu, Exp, Gelu, LeakyRelu, Log, Maximum, Minimum, Mul, Neg, Pow,
     Relu, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, stable_sigmoid,
@@ -20,7 +20,7 @@ from .scan import Cummax, Cumprod, Cumsum, LogCumSumExp, Prod, along, cummax_ind
 from .index import Einsum, IndexAdd, IndexPut, IndexReduce
 
 __all__ = [
-    "ACTIVATIONS", "OPS", "Op", "add_tangents", "stable_sigmoid",
+    "ACTIVATIONS", "OPS", "Op", "add_tangents", "common_dtype", "promote", "result_dtype", "stable_sigmoid",
     "Abs", "Add", "Cast", "Clip", "Div", "Elu", "Exp", "Gelu", "LeakyRelu", "Log", "Maximum",
     "Minimum", "Mul", "Neg", "Pow", "Relu", "Sigmoid", "Softplus", "Sqrt", "Sub", "Tanh",
     "Where", "Linear", "MatMul", "LogSumExp", "Max", "SoftmaxCrossEntropy", "Sum",

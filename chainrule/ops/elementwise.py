@@ -9,10 +9,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ..backend import quiet_overflow
-from .base import Op, add_tangents
+from ..errors import DTypeError
+from .base import Op, add_tangents, promote
 
 
-_F64 = np.dtype(np.float64)
 
 
 def _neg(t: Any) -> Any:
@@ -40,6 +40,8 @@ class Add(Op):
     """x + y."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:  # PyTorch's result dtype (int32 + float32 is float32)
+            x, y = promote(x, y)
         return x + y
 
     def vjp(self, g):
@@ -53,6 +55,8 @@ class Sub(Op):
     """x − y."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype or x.dtype.kind == "b":
+            x, y = promote(x, y, bool_ok=False)
         return x - y
 
     def vjp(self, g):
@@ -66,6 +70,8 @@ class Mul(Op):
     """x · y."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         self.save(x, y)
         return x * y
 
@@ -83,9 +89,11 @@ class Div(Op):
     """x / y;  ∂/∂x = 1/y,  ∂/∂y = −x/y² = −out/y."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
+        if x.dtype.kind != "f":  # int / int is float32, as in PyTorch (computed in float32)
+            x, y = x.astype(np.float32), y.astype(np.float32)
         out = x / y
-        if out.dtype is _F64 and x.dtype.kind != "f" and y.dtype.kind != "f":
-            out = out.astype(np.float32)  # int / int is float32, as in PyTorch
         self.save(y, out)
         return out
 
@@ -105,6 +113,10 @@ class Pow(Op):
     ∂/∂y = out·ln x (taken as 0 where x ≤ 0)."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
+        elif x.dtype.kind == "b":
+            raise DTypeError("bool ** bool is not supported (as in PyTorch): cast to int first")
         out = x**y
         self.save(x, y, out)
         return out
@@ -132,6 +144,8 @@ class Neg(Op):
     """−x."""
 
     def forward(self, x):
+        if x.dtype.kind == "b":
+            raise DTypeError("-x of a bool tensor is not supported (as in PyTorch): use ~x")
         return -x
 
     def vjp(self, g):
@@ -160,6 +174,8 @@ class Maximum(Op):
     """max(x, y) element-wise; at ties each side gets half the gradient."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         self.save(((x > y) + 0.5 * (x == y)).astype(x.dtype if x.ndim else y.dtype))
         return self.xp.maximum(x, y)
 
@@ -177,6 +193,8 @@ class Minimum(Op):
     """min(x, y) element-wise; at ties each side gets half the gradient."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         self.save(((x < y) + 0.5 * (x == y)).astype(x.dtype if x.ndim else y.dtype))
         return self.xp.minimum(x, y)
 
@@ -188,6 +206,8 @@ class Where(Op):
     """cond ? x : y, with ``cond`` a boolean array (not differentiated)."""
 
     def forward(self, x, y, *, cond):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         self.save(cond)
         return self.xp.where(cond, x, y)
 
@@ -208,6 +228,8 @@ class Exp(Op):
     """e^x;  derivative e^x = out."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":  # int and bool inputs give float32, as in PyTorch
+            x = x.astype(np.float32)
         out = self.xp.exp(x)
         self.save(out)
         return out
@@ -223,6 +245,8 @@ class Log(Op):
     """ln x;  derivative 1/x."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
         self.save(x)
         return self.xp.log(x)
 
@@ -237,6 +261,8 @@ class Sqrt(Op):
     """√x;  derivative 1/(2√x) = 1/(2·out)."""
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            x = x.astype(np.float32)
         out = self.xp.sqrt(x)
         self.save(out)
         return out
@@ -293,8 +319,11 @@ class _FromOutput(Op, register=False):
     # Set by each subclass as static methods.
     f: Callable[[Any, Any], Any]
     derivative: Callable[[Any, Any], Any]
+    keeps_ints = False  # int and bool inputs give float32 (as in PyTorch), ReLU's stay ints
 
     def forward(self, x):
+        if x.dtype.kind != "f" and not self.keeps_ints:
+            x = x.astype(np.float32)
         out = self.f(self.xp, x)
         self.save(out)
         return out
@@ -332,6 +361,8 @@ class Tanh(_FromOutput):
 
 class Relu(_FromOutput):
     """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0."""
+
+    keeps_ints = True
 
     @staticmethod
     def f(xp, x):

@@ -4,6 +4,7 @@ index_select, take_along_dim, sort, topk, diagonal) is :class:`~chainrule.ops.sh
 
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 
@@ -58,47 +59,89 @@ class IndexPut(Op):
         return out
 
 
-def _parse(spec: str, n: int) -> tuple[list[str], str]:
-    """``"ij,jk->ik"`` as (["ij", "jk"], "ik"); without ``->`` the output is every letter that
-    appears once, sorted (NumPy's implicit mode)."""
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+# NOTE: the spec's grammar in one place (ellipsis, broadcasting, implicit output): one pass
+def _parse(spec: str, shapes: list) -> tuple[list[str], str, list]:
+    """``"ij,jk->ik"`` as (["ij", "jk"], "ik", squeezed shapes). ``...`` becomes letters unused
+    in ``spec``, right-aligned across operands; an ellipsis dim of length 1 against a longer one
+    is squeezed out (NumPy broadcasts it). Without ``->`` the output is the ellipsis dims, then
+    every letter that appears once, sorted (NumPy's and PyTorch's implicit mode)."""
     spec = spec.replace(" ", "")
-    if "." in spec:
-        raise ShapeError(f"einsum: ellipsis ('...') is not supported in {spec!r}; "
-                         "name every axis with a letter")
-    ins, _, out = spec.partition("->")
+    ins, arrow, out = spec.partition("->")
     subs = ins.split(",")
-    if len(subs) != n:
-        raise ShapeError(f"einsum: {spec!r} names {len(subs)} operands but {n} were given")
-    if "->" not in spec:
+    if len(subs) != len(shapes):
+        raise ShapeError(f"einsum: {spec!r} names {len(subs)} operands but {len(shapes)} were given")
+    ranks = []
+    for k, (sub, shape) in enumerate(zip(subs, shapes)):
+        named = len(sub.replace("...", ""))
+        if ("..." in sub and named > len(shape)) or ("..." not in sub and named != len(shape)):
+            raise ShapeError(f"einsum: operand {k} has shape {tuple(shape)} but {sub!r} names "
+                             f"{named} dims" + ("" if "..." in sub else " (use '...' for the rest)"))
+        ranks.append(len(shape) - named if "..." in sub else 0)
+    e = max(ranks, default=0)
+    ell = "".join([c for c in _LETTERS if c not in spec][:e])
+    dims = [tuple(shape[sub.find("..."):][:r]) for sub, shape, r in zip(subs, shapes, ranks)]
+    try:
+        full = np.broadcast_shapes(*dims)
+    except ValueError:
+        raise ShapeError(f"einsum: the '...' dims {dims} do not broadcast together") from None
+    squeezed = [tuple(shape) for shape in shapes]
+    for k, (sub, shape, r, d) in enumerate(zip(subs, shapes, ranks, dims)):
+        if "..." in sub:
+            i, keep = sub.index("..."), [j for j in range(r) if d[j] != 1 or full[e - r + j] == 1]
+            subs[k] = sub[:i] + "".join(ell[e - r + j] for j in keep) + sub[i + 3:]
+            squeezed[k] = tuple(shape[:i]) + tuple(d[j] for j in keep) + tuple(shape[i + r:])
+    if arrow:
+        out = out.replace("...", ell)
+    else:
         letters = "".join(subs)
-        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    return subs, out
+        out = ell + "".join(sorted(c for c in set(letters) - set(ell) if letters.count(c) == 1))
+    return subs, out, squeezed
+
+
+def _diagonal_embed(xp: Any, g: Any, sub: str, shape: tuple) -> Any:
+    """The array of ``shape`` whose diagonal ``sub`` (a letter repeated, as in "bii") is ``g``
+    (indexed by ``sub``'s distinct letters) and zero elsewhere: g times identity matrices."""
+    uniq, full, eyes = "".join(dict.fromkeys(sub)), "", []
+    fresh = iter(c for c in _LETTERS if c not in sub)
+    for c in sub:
+        if c in full:
+            n = next(fresh)
+            eyes.append((c + n, xp.eye(shape[sub.index(c)], dtype=g.dtype)))
+            c = n
+        full += c
+    return xp.einsum(f"{','.join([uniq] + [e for e, _ in eyes])}->{full}", g, *[m for _, m in eyes])
 
 
 class Einsum(Op):
-    """``numpy.einsum(spec, *xs)``;  each operand's reverse rule is an einsum of the output
-    cotangent with the other operands (broadcast over the axes only that operand sums)."""
+    """``numpy.einsum(spec, *xs)`` with ``...`` and repeated letters (diagonals);  each operand's
+    reverse rule is an einsum of the output cotangent with the other operands (broadcast over
+    the axes only that operand sums, and put back on the diagonal where a letter repeats)."""
 
     def forward(self, *xs, spec):
-        self.subs, self.out = _parse(spec, len(xs))
+        self.subs, self.out, self.shapes = _parse(spec, [x.shape for x in xs])
+        self.orig = [x.shape for x in xs]
+        xs = [x.reshape(s) if x.shape != s else x for x, s in zip(xs, self.shapes)]
         self.save(*xs)
-        self.shapes = [x.shape for x in xs]
         return self.xp.einsum(f"{','.join(self.subs)}->{self.out}", *xs)
 
     def _grad(self, k, g):
         sub, xp = self.subs[k], self.xp
-        if len(set(sub)) != len(sub):
-            raise ShapeError(f"einsum: no gradient for operand {k} ({sub!r}): a letter repeats "
-                             "within it (a diagonal); take x.diagonal() first")
+        uniq = "".join(dict.fromkeys(sub))
         others = [s for i, s in enumerate(self.subs) if i != k]
         seen = set(self.out).union(*others)
-        kept = "".join(c for c in sub if c in seen)
+        kept = "".join(c for c in uniq if c in seen)
         ops = [g] + [x for i, x in enumerate(self.saved) if i != k]
         gk = xp.einsum(f"{','.join([self.out] + others)}->{kept}", *ops)
-        if kept != sub:  # letters summed only in this operand: broadcast back
-            sizes = [gk.shape[kept.index(c)] if c in seen else 1 for c in sub]
-            gk = xp.broadcast_to(gk.reshape(sizes), self.shapes[k])
-        return gk
+        size = dict(zip(sub, self.shapes[k]))
+        if kept != uniq:  # letters summed only in this operand: broadcast back
+            gk = xp.broadcast_to(gk.reshape([size[c] if c in seen else 1 for c in uniq]),
+                                 [size[c] for c in uniq])
+        if uniq != sub:  # a diagonal: its cotangent sits on the diagonal, zero elsewhere
+            gk = _diagonal_embed(xp, gk, sub, self.shapes[k])
+        return gk.reshape(self.orig[k])
 
     def vjp(self, g):
         return tuple(self._grad(k, g) if need else None for k, need in enumerate(self.needs_grad))
@@ -107,7 +150,7 @@ class Einsum(Op):
         xp, out = self.xp, None
         for k, t in enumerate(ts):
             if t is not None:
-                xs = [t if i == k else x for i, x in enumerate(self.saved)]
+                xs = [t.reshape(self.shapes[k]) if i == k else x for i, x in enumerate(self.saved)]
                 out = add_tangents(out, xp.einsum(f"{','.join(self.subs)}->{self.out}", *xs))
         return out
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Op, add_tangents
+from .base import Op, add_tangents, promote
 from .elementwise import ACTIVATIONS
 
 
@@ -10,6 +10,8 @@ class MatMul(Op):
     """x @ y (batched over leading axes, NumPy's matmul rules for 1-D operands)."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:  # (PyTorch refuses; its result dtype, as the other ops)
+            x, y = promote(x, y)
         self.save(x, y)
         if x.ndim == 2 and y.ndim == 2:
             return self.xp.dot(x, y)  # dot keeps the BLAS fast path when an inner dim is 1

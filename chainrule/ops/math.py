@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .base import Op, add_tangents
+from .base import Op, add_tangents, promote
 
 
 def _floating(xp: Any, x: Any) -> Any:
@@ -273,6 +273,8 @@ class _Remainder(Op, register=False):
     quotient: Callable[[Any, Any, Any], Any]
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         self.save(x, y)
         return self.f(self.xp, x, y)
 
@@ -305,6 +307,8 @@ class LogAddExp(Op):
     not);  ∂/∂x = 1/(1 + e^{y−x}) = σ(x − y),  ∂/∂y = σ(y − x)."""
 
     def forward(self, x, y):
+        if x.dtype is not y.dtype:
+            x, y = promote(x, y)
         x, y = _floating(self.xp, x), _floating(self.xp, y)
         self.save(x, y)
         return self.xp.logaddexp(x, y)
@@ -328,6 +332,8 @@ class Atan2(Op):
     """atan2(y, x), the angle of (x, y);  ∂/∂y = x/(x² + y²),  ∂/∂x = −y/(x² + y²)."""
 
     def forward(self, y, x):
+        if x.dtype is not y.dtype:
+            y, x = promote(y, x)
         y, x = _floating(self.xp, y), _floating(self.xp, x)
         self.save(y, x)
         return self.xp.arctan2(y, x)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .base import Op
 
 
@@ -58,13 +60,16 @@ def logsumexp_and_softmax(xp: Any, x: Any, axis: Any, finite_shift: bool = True
     ``finite_shift`` replaces ±inf maxima by 0 so all -inf rows give -inf, not inf - inf;
     callers whose result is nan for such rows anyway skip it.
     """
-    m = x.max(axis=axis, keepdims=True)
+    m = x.max(axis=axis, keepdims=True) if x.size else x.max(axis, keepdims=True, initial=-xp.inf)
     if finite_shift:
         m = xp.where(xp.isfinite(m), m, 0)
     e = x - m
     e = xp.exp(e, out=e) if e.dtype.kind == "f" else xp.exp(e)  # in place: one array fewer
     s = e.sum(axis=axis, keepdims=True)
     e /= s
+    if not x.size:  # an empty sum's log is −inf, not a warning
+        with np.errstate(divide="ignore"):
+            return m, xp.log(s), e
     return m, xp.log(s), e
 
 
@@ -73,6 +78,8 @@ class LogSumExp(Op):
 
     def forward(self, x, *, axis=None, keepdims=False):
         xp = self.xp
+        if x.dtype.kind != "f":  # int and bool inputs give float32, as in PyTorch
+            x = x.astype(xp.float32)
         m, log_s, p = logsumexp_and_softmax(xp, x, axis)
         out_kept = log_s + m
         self.axis, self.keepdims = axis, keepdims
@@ -101,6 +108,8 @@ class SoftmaxCrossEntropy(Op):
 
     def forward(self, z, *, target, mean=False):
         xp = self.xp
+        if z.base is not None and not z.flags.c_contiguous:  # (vjp writes via d.reshape(-1))
+            z = xp.ascontiguousarray(z)
         # a row whose max is ±inf has no finite loss (it comes out nan): no finite shift needed
         m, log_s, p = logsumexp_and_softmax(xp, z, -1, finite_shift=False)
         # z_t's positions in the flattened z: a 1-D gather here and a 1-D scatter in vjp

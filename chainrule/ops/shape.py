@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import NUMPY, get_backend
-from .base import Op
+from .base import Op, common_dtype
 
 
 class Reshape(Op):
@@ -56,6 +56,9 @@ class Concatenate(Op):
     """Inputs joined along ``axis``; the gradient is split back at the same offsets."""
 
     def forward(self, *xs, axis=0):
+        if len({x.dtype for x in xs}) > 1:  # PyTorch's dtype: int32 with float32 is float32
+            dt = common_dtype([x.dtype for x in xs])
+            xs = [x.astype(dt, copy=False) for x in xs]
         self.axis = axis
         self.sizes = [x.shape[axis] for x in xs]
         self.shapes = [x.shape for x in xs]
