@@ -38,11 +38,11 @@ def _train(cls, kwargs, steps=4):
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=lambda c: getattr(c, "__name__", ""))
 def test_blocked_steps_are_bit_identical_to_whole_buffer_steps(cls, kwargs, threads, monkeypatch):
     whole, opt = _train(cls, kwargs)
-    assert not opt._flats[0].blocked()
+    assert not opt._flats[0].blocked
     monkeypatch.setattr(_flat, "BLOCK", 4)  # 54 elements: 14 blocks, the last one short
     monkeypatch.setenv("CHAINRULE_NUM_THREADS", threads)
     blocked, opt = _train(cls, kwargs)
-    assert opt._flats[0].blocked()
+    assert opt._flats[0].blocked
     for a, b in zip(blocked, whole):
         np.testing.assert_array_equal(a, b)
     assert all(e is not None for entries in opt.state_dict()["state"].values()

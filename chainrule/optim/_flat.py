@@ -197,6 +197,8 @@ class Flat:
             v[...] = d
             p.data = v
         self.update_views = self._views(self.U)
+        self.blocked = self.P.size > 2 * BLOCK and not is_device(self.P)
+        """Whether steps run block by block (:meth:`run`): a large group in host memory."""
         self.flat_state = tx.init([self.P])
         self.dirty = False  # True when the per-parameter state may differ from the flat state
         self.state: State = {}
@@ -220,14 +222,10 @@ class Flat:
 
     def gather(self) -> Batch | None:
         """The flat buffers, or the per-parameter layout's batch when the flat step can't run."""
-        if self._sync_in(copy=not self.blocked()):
+        if self._sync_in(copy=not self.blocked):
             return self._batch
         self.dirty = True  # the per-parameter step changes state behind the flat view
         return self.per_param.gather()
-
-    def blocked(self) -> bool:
-        """Whether steps run block by block (:meth:`run`): a large group in host memory."""
-        return self.P.size > 2 * BLOCK and not is_device(self.P)
 
     def run(self, tx: Transform, batch: Batch, neg_lr: float) -> None:
         """Run the chain and the update over the flat buffer one cache-sized block at a time.
@@ -241,7 +239,7 @@ class Flat:
         groups, and steps that create state (momentum's first step), run whole.
         """
         updates, state, datas = batch
-        if state is not self.flat_state or not self.blocked():
+        if state is not self.flat_state or not self.blocked:
             apply_chain(tx, batch, neg_lr)
             return
         grads = [p.grad.reshape(-1) for p in self.params]  # gather checked: none is None
