@@ -61,3 +61,10 @@ def test_step_threads_reads_the_environment(value, expected, monkeypatch):
     monkeypatch.setenv("CHAINRULE_NUM_THREADS", value)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert _flat.step_threads() == (expected or 2)
+
+
+def test_a_forked_child_makes_its_own_pool(monkeypatch):
+    monkeypatch.setattr(_flat, "_POOL", [-1, None])  # as if made by another process
+    pool = _flat._pool()
+    assert pool is not None and _flat._POOL == [__import__("os").getpid(), pool]
+    assert _flat._pool() is pool

@@ -129,11 +129,12 @@ def step_threads() -> int:
 
 
 def _pool() -> Any:
-    # one pool for the process, made on the first large multi-threaded step
-    if not _POOL:
+    # one pool per process, made on the first large multi-threaded step (a forked child has
+    # the parent's pool object but not its threads, so it makes its own)
+    if not _POOL or _POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
-        _POOL.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix="chainrule-optim"))
-    return _POOL[0]
+        _POOL[:] = [os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="chainrule-optim")]
+    return _POOL[1]
 
 
 def _run_blocks(flat: Flat, tx: Transform, state: State, grads: list[Any], starts: list[int],
