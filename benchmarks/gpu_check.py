@@ -38,6 +38,8 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTALL = [sys.executable, "-m", "pip", "install", "--quiet", "cupy-cuda12x"]
 TESTS = "tests/test_backend_dispatch.py"
+WORKLOADS = (("mlp", 128, (784,)), ("cnn", 64, (1, 28, 28)))
+"""(model, batch size, sample shape) of the training phase."""
 SHARES = {"install": 0.35, "tests": 0.4, "train": 0.25}
 """Each phase's share of the time budget (a phase that finishes early leaves its rest to the
 next ones)."""
@@ -160,7 +162,7 @@ def train_workloads(steps: int, dry_run: bool) -> dict[str, Any]:
         torch = None
     device = "cuda" if torch is not None and torch.cuda.is_available() and not dry_run else "cpu"
     out: dict[str, Any] = {"torch_device": device if torch is not None else None}
-    for kind, batch, shape in (("mlp", 128, (784,)), ("cnn", 64, (1, 28, 28))):
+    for kind, batch, shape in WORKLOADS:
         out[kind] = _workload(kind, batch, shape, steps, torch, device)
     return out
 
