@@ -4,7 +4,10 @@ Backpropagation is reverse-mode automatic differentiation over a computation gra
 checked against forward mode (dual numbers) and finite differences.
 """
 
-from . import data, functional, io, metrics, models, nn, onnx, ops, optim, random, train, viz
+from importlib import import_module as _import_module
+from typing import Any
+
+from . import functional, ops
 from .autograd import (
     backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
     value_and_grad, vjp,
@@ -14,13 +17,11 @@ from .creation import (
     arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
     randint_like, randn, randn_like, zeros, zeros_like,
 )
-from .derivatives import hessian, hvp, jacobian
 from .errors import (
     AnomalyError, AxisError, BackendMismatch, BackendUnavailable, ChainruleError, ConfigError,
     DataError, DatasetNotFound, DTypeError, FileAccessError, FileFormatError, GraphError,
     MissingDependency, ShapeError, StateError,
 )
-from .forward import Dual, jvp
 from .functional import (
     cat, concatenate, log_softmax, logsumexp, maximum, minimum, one_hot, softmax, stack, where,
 )
@@ -35,12 +36,36 @@ from .functional import (  # the op families of issue 11, under PyTorch's torch.
     trunc,
 )
 from .functional import all as all, any as any, round as round  # (not in __all__, see there)
-from .gradcheck import GradcheckError, check_grad, numerical_grad
-from .io import load, save
 from .ops import OPS
-from .random import manual_seed
 from .tensor import Tensor, apply, as_tensor, tensor
 from .version import __version__  # noqa: F401 - chainrule.__version__
+
+# NOTE: the layers above the engine load on first use (PEP 562), so `import chainrule` costs
+# the tensor, the ops and the functions, not the model files, optimizers or data sets; the
+# names are the same as when they were imported here (tests/test_imports.py checks both).
+_LAZY_MODULES = ("data", "io", "metrics", "models", "nn", "onnx", "optim", "random", "train", "viz")
+_LAZY_NAMES = {
+    "hessian": "derivatives", "hvp": "derivatives", "jacobian": "derivatives",
+    "Dual": "forward", "jvp": "forward",
+    "GradcheckError": "gradcheck", "check_grad": "gradcheck", "numerical_grad": "gradcheck",
+    "load": "io", "save": "io", "manual_seed": "random",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazy submodule or name on first use and keep it as an attribute."""
+    if name in _LAZY_MODULES:
+        value = _import_module(f"{__name__}.{name}")
+    elif name in _LAZY_NAMES:
+        value = getattr(_import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
 
 
 __all__ = [

@@ -32,7 +32,7 @@ NUMPY = Backend(
     xp=np,
     asnumpy=np.asarray,
     scatter_add=np.add.at,
-    rng=np.random.default_rng,
+    rng=lambda seed=None: np.random.default_rng(seed),  # numpy.random loads on first use
 )
 
 _cupy: Backend | None = None

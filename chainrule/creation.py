@@ -13,8 +13,14 @@ import numpy as np
 
 from .backend import as_dtype
 from .errors import DTypeError
-from .random import get_rng
 from .tensor import Tensor
+
+
+def get_rng(generator: Any) -> Any:
+    """:func:`chainrule.random.get_rng`, imported on the first draw (NumPy's random module
+    costs a sixth of ``import chainrule``)."""
+    from .random import get_rng as _get_rng
+    return _get_rng(generator)
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
            "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "randint_like",

@@ -5,11 +5,16 @@ module of their inputs.
 refuse implicit host conversion and mixing with host arrays, and fail when a NumPy function is
 called on them. Every computation here runs twice, on NumPy and on the fake device, and must
 give the same numbers (the fake computes with NumPy underneath, so they agree to rounding).
+
+With ``CHAINRULE_REAL_CUPY=1`` (set by ``benchmarks.gpu_check``, ``make gpu-check``) the same
+tests run on real CuPy arrays on a GPU, with float tolerances for a GPU's summation order; the
+tests of the stand-in's own strictness and of its NumPy-identical random bits are skipped there.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import sys
 
 import numpy as np
@@ -25,18 +30,30 @@ from chainrule.samples import collect
 from . import fake_cupy
 from .fake_cupy import DeviceLeak, device
 
-DEVICE = fake_cupy.ndarray
-TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+REAL = os.environ.get("CHAINRULE_REAL_CUPY") == "1"
+fake_only = pytest.mark.skipif(REAL, reason="checks the stand-in itself, not CuPy")
+if REAL:
+    _cp = pytest.importorskip("cupy")
+    DEVICE, _asnumpy, device = _cp.ndarray, _cp.asnumpy, _cp.asarray
+    TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
+else:
+    DEVICE, _asnumpy = fake_cupy.ndarray, fake_cupy.asnumpy
+    TOL = {np.dtype(np.float32): 1e-6, np.dtype(np.float64): 1e-12}
+TOL32 = TOL[np.dtype(np.float32)]
 
 
 @pytest.fixture
 def cupy(monkeypatch):
-    """The fake CuPy installed as ``cupy``/``cupyx``, with chainrule's cached backend reset
-    before and after (monkeypatch restores ``_cupy`` and ``sys.modules`` on teardown)."""
+    """The fake CuPy installed as ``cupy``/``cupyx`` (real CuPy under ``CHAINRULE_REAL_CUPY``),
+    with chainrule's cached backend reset before and after (monkeypatch restores ``_cupy`` and
+    ``sys.modules`` on teardown)."""
     monkeypatch.setattr(backend, "_cupy", None)
-    for name, module in fake_cupy.modules().items():
-        monkeypatch.setitem(sys.modules, name, module)
-    yield fake_cupy.CUPY
+    if REAL:
+        yield _cp
+    else:
+        for name, module in fake_cupy.modules().items():
+            monkeypatch.setitem(sys.modules, name, module)
+        yield fake_cupy.CUPY
     monkeypatch.setattr(backend, "_cupy", None)
 
 
@@ -44,7 +61,7 @@ def host(a):
     """A device array (or Tensor) back on the host, checking that it was on the device."""
     a = a.data if isinstance(a, Tensor) else a
     assert type(a) is DEVICE, f"expected a device array, got {type(a).__module__}.{type(a).__name__}"
-    return fake_cupy.asnumpy(a)
+    return _asnumpy(a)
 
 
 def close(dev, ref, what=""):
@@ -58,6 +75,7 @@ def close(dev, ref, what=""):
 
 # --- the stand-in itself ----------------------------------------------------------------
 
+@fake_only
 def test_the_fake_refuses_what_cupy_refuses(cupy):
     a = cupy.asarray(np.ones((2, 3), dtype=np.float32))
     assert backend.get_backend(a).name == "cupy" and backend.array_module(a) is cupy
@@ -295,7 +313,7 @@ def test_mlp_trains_on_device_as_on_host(cupy, opt_name, loss_name):
     for i in ref_state:
         for k, v in ref_state[i].items():
             assert type(state[i][k]) is type(v)
-            np.testing.assert_allclose(state[i][k], v, rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(state[i][k], v, rtol=TOL32, atol=TOL32)
     opt.load_state_dict(ref_opt.state_dict())  # host state back onto the device
     _train(dev, opt, loss_fn, Tensor(_X).to("cupy"), Tensor(y).to("cupy"), steps=1)
     _train(ref, ref_opt, loss_fn, Tensor(_X), y, steps=1)
@@ -385,6 +403,7 @@ def test_embedding_on_device(cupy):
     close(dev.weight.grad, ref.weight.grad)
 
 
+@fake_only
 def test_dropout_on_device_uses_the_seeded_generator(cupy):
     """Masks come from chainrule's seeded generator: the same seed, the same mask on the host
     and on the device."""
@@ -413,12 +432,12 @@ def test_fit_evaluate_predict_move_host_batches_to_the_model(cupy):
         hist[name] = train.fit(model, nn.CrossEntropyLoss(), opt, (_X, _Y), val=(_X, _Y),
                                epochs=2, batch_size=5, rng=0, progress=False)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(hist["dev"][key], hist["ref"][key], rtol=1e-6, err_msg=key)
+        np.testing.assert_allclose(hist["dev"][key], hist["ref"][key], rtol=TOL32, err_msg=key)
     for p, q in zip(dev.parameters(), ref.parameters()):
         close(p, q)
     pred = train.predict(dev, _X, batch_size=7)
     assert type(pred) is np.ndarray
-    np.testing.assert_allclose(pred, train.predict(ref, _X), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(pred, train.predict(ref, _X), rtol=TOL32, atol=TOL32)
     np.testing.assert_allclose(train.predict(dev, Tensor(_X).to("cupy")), pred)
     ev = train.evaluate(dev, nn.CrossEntropyLoss(), (_X, _Y))
     assert ev == pytest.approx(train.evaluate(ref, nn.CrossEntropyLoss(), (_X, _Y)), rel=1e-6)

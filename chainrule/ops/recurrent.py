@@ -9,7 +9,17 @@ sums the recurrent weight gradient of all steps in one matrix product.
 from __future__ import annotations
 
 from .base import Op
+from ..backend import quiet_overflow
 from .elementwise import stable_sigmoid
+
+
+def sigmoid_(xp, a):
+    """σ in place, :func:`stable_sigmoid`'s arithmetic (its overflow to 0 included)."""
+    xp.negative(a, out=a)
+    with quiet_overflow():
+        xp.exp(a, out=a)
+    a += 1
+    xp.reciprocal(a, out=a)
 
 
 class Lstm(Op):
@@ -27,21 +37,25 @@ class Lstm(Op):
     def forward(self, xw, w_hh, h0, c0):
         xp = self.xp
         T, N, H = xw.shape[0], xw.shape[1], w_hh.shape[1]
-        acts = xp.empty_like(xw)  # i, f, g, o after their nonlinearities
+        acts = xp.empty(xw.shape, dtype=xw.dtype)  # i, f, g, o after their nonlinearities
         out = xp.empty((T, N, 2 * H), dtype=xw.dtype)
-        h, c = h0, c0
+        h = h0
         # NOTE: a row-major copy of W_hhᵀ once: BLAS multiplies h·Wᵀ through the transposed
         # view about 1.5x slower per step at these sizes
         w_hh_t = xp.ascontiguousarray(w_hh.T)
-        for t in range(T):
-            a = xw[t] + xp.dot(h, w_hh_t)
+        tmp, gate = xp.empty((N, H), dtype=xw.dtype), xp.empty((N, H), dtype=xw.dtype)
+        for t in range(T):  # every step in place: no array allocated inside the loop
             s = acts[t]
-            s[...] = stable_sigmoid(xp, a)
-            s[:, 2 * H:3 * H] = xp.tanh(a[:, 2 * H:3 * H])
-            c = s[:, H:2 * H] * c + s[:, :H] * s[:, 2 * H:3 * H]
-            out[t, :, H:] = c
-            h = out[t, :, :H]
-            h[...] = s[:, 3 * H:] * xp.tanh(c)
+            xp.dot(h, w_hh_t, out=s)
+            s += xw[t]
+            xp.tanh(s[:, 2 * H:3 * H], out=gate)
+            sigmoid_(xp, s)
+            s[:, 2 * H:3 * H] = gate
+            c, h = out[t, :, H:], out[t, :, :H]
+            xp.multiply(s[:, H:2 * H], out[t - 1, :, H:] if t else c0, out=c)
+            xp.multiply(s[:, :H], gate, out=tmp)
+            c += tmp
+            xp.multiply(s[:, 3 * H:], xp.tanh(c, out=tmp), out=h)
         self.save(acts, out, w_hh, h0, c0)
         return out
 
@@ -66,15 +80,16 @@ class Lstm(Op):
         da = xp.empty_like(acts)
         dh = g[-1, :, :H].copy()
         dc = g[-1, :, H:].copy()
-        for t in range(T - 1, -1, -1):
+        tmp = xp.empty_like(dh)
+        for t in range(T - 1, -1, -1):  # in place, as the forward loop
             if t < T - 1:
                 dh += g[t, :, :H]
                 dc += g[t, :, H:]
-            dc += dh * dc_from_h[t]
+            dc += xp.multiply(dh, dc_from_h[t], out=tmp)
             d = da[t]
-            d[:, :3 * H] = (dc[:, None] * da_from_c[t]).reshape(N, 3 * H)
-            d[:, 3 * H:] = dh * da_from_h[t]
-            dh = xp.dot(d, w_hh)
+            xp.multiply(dc[:, None], da_from_c[t], out=d.reshape(N, 4, H)[:, :3])
+            xp.multiply(dh, da_from_h[t], out=d[:, 3 * H:])
+            xp.dot(d, w_hh, out=dh)
             dc *= f[t]
         gw = None
         if self.needs_grad[1]:  # Σ_t da_tᵀ h_{t−1}, every step in one product

@@ -17,6 +17,7 @@ Both keep ``state``, the per-parameter view of the state (one entry per paramete
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,10 @@ class PerParam:
         self._active = active
         return updates, {k: [v[j] for j in active] for k, v in self.state.items()}, datas
 
+    def run(self, tx: Transform, batch: Batch, neg_lr: float) -> None:
+        """Run the chain on a batch from :meth:`gather` and apply ``θ ← θ − lr · u``."""
+        apply_chain(tx, batch, neg_lr)
+
     def finish(self, state: State) -> None:
         """Write the entries of a partial step back into the whole state."""
         if state is self.state:
@@ -89,11 +94,79 @@ class PerParam:
         """Entries of :attr:`state` were replaced from outside (``load_state_dict``)."""
 
 
+def apply_chain(tx: Transform, batch: Batch, neg_lr: float) -> None:
+    """Run the chain over whole arrays, then ``θ ← θ + (−lr) · u`` in place."""
+    updates, state, datas = batch
+    updates = tx.update(updates, state, datas)
+    for d, u in zip(datas, updates):
+        u *= neg_lr
+        d += u
+
+
 def flattenable(params: list[Tensor]) -> bool:
     """Whether a group can live in one buffer: more than one parameter, one dtype, one device."""
     first = params[0].data
     return len(params) > 1 and all(is_device(p.data) == is_device(first)
                                    and p.data.dtype == first.dtype for p in params)
+
+
+BLOCK = 1 << 17
+"""Elements per block of a blocked flat step (float32: 512 KB per array; Adam touches five:
+update, two moments, scratch, parameters). Measured on 4.7M parameters: 32K elements 16.5 ms,
+128K 14.4 ms, 512K 14.9 ms, whole buffer 30.7 ms per step on one thread."""
+
+_POOL: list[Any] = []
+
+
+def step_threads() -> int:
+    """Threads for a blocked step: ``CHAINRULE_NUM_THREADS``, else ``OMP_NUM_THREADS`` (the
+    variable BLAS and PyTorch read), else the CPU count; at most 8."""
+    for var in ("CHAINRULE_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.strip().isdigit() and int(value) > 0:
+            return min(int(value), 8)
+    return min(os.cpu_count() or 1, 8)
+
+
+def _pool() -> Any:
+    # one pool per process, made on the first large multi-threaded step (a forked child has
+    # the parent's pool object but not its threads, so it makes its own)
+    if not _POOL or _POOL[0] != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL[:] = [os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="chainrule-optim")]
+    return _POOL[1]
+
+
+def _run_blocks(flat: Flat, tx: Transform, state: State, grads: list[Any], starts: list[int],
+                part: int, neg_lr: float) -> dict[str, list]:
+    """One thread's share of a blocked step; returns the step counters after the step."""
+    n, bounds = flat.P.size, flat.bounds
+    U, P = flat.U, flat.P
+    arrays = {k: v[0] for k, v in state.items() if not k.startswith("_") and hasattr(v[0], "shape")}
+    scratch = {k: v[0][part * BLOCK:(part + 1) * BLOCK] for k, v in state.items() if k.startswith("_")}
+    counters = {k: v for k, v in state.items() if k not in arrays and k not in scratch}
+    blk: State = {}
+    for s in starts:
+        e = min(s + BLOCK, n)
+        for k, a in arrays.items():
+            blk[k] = [a[s:e]]
+        for k, a in scratch.items():
+            blk[k] = [a[:e - s]]
+        for k, v in counters.items():
+            blk[k] = list(v)  # each block counts from the same step
+        j = int(np.searchsorted(bounds, s, side="right")) - 1
+        while bounds[j] < e:  # the gradients that overlap this block
+            lo, hi = max(s, bounds[j]), min(e, bounds[j + 1])
+            U[lo:hi] = grads[j][lo - bounds[j]:hi - bounds[j]]
+            j += 1
+        apply_chain(tx, ([U[s:e]], blk, [P[s:e]]), neg_lr)
+    return {k: blk[k] for k in counters}
+
+
+def _blockable(state: State) -> bool:
+    # entries created on the first step (None) must be made whole, not block by block
+    return all(v[0] is not None and (hasattr(v[0], "shape") or isinstance(v[0], (int, float)))
+               for v in state.values())
 
 
 class Flat:
@@ -125,6 +198,8 @@ class Flat:
             v[...] = d
             p.data = v
         self.update_views = self._views(self.U)
+        self.blocked = self.P.size > 2 * BLOCK and not is_device(self.P)
+        """Whether steps run block by block (:meth:`run`): a large group in host memory."""
         self.flat_state = tx.init([self.P])
         self.dirty = False  # True when the per-parameter state may differ from the flat state
         self.state: State = {}
@@ -148,10 +223,43 @@ class Flat:
 
     def gather(self) -> Batch | None:
         """The flat buffers, or the per-parameter layout's batch when the flat step can't run."""
-        if self._sync_in():
+        if self._sync_in(copy=not self.blocked):
             return self._batch
         self.dirty = True  # the per-parameter step changes state behind the flat view
         return self.per_param.gather()
+
+    def run(self, tx: Transform, batch: Batch, neg_lr: float) -> None:
+        """Run the chain and the update over the flat buffer one cache-sized block at a time.
+
+        Over a whole buffer, each of Adam's dozen NumPy calls is a pass over main memory; block
+        by block, a block's arrays stay in the CPU cache from one call to the next, and the
+        gradients are copied in block by block too. Blocks are independent, so they are shared
+        out among :func:`step_threads` threads (NumPy releases the GIL inside each call). Every
+        element goes through the same operations in the same order, so the result is
+        bit-identical to the whole-buffer run whatever the block size or thread count. Small
+        groups, and steps that create state (momentum's first step), run whole.
+        """
+        updates, state, datas = batch
+        if state is not self.flat_state or not self.blocked:
+            apply_chain(tx, batch, neg_lr)
+            return
+        grads = [p.grad.reshape(-1) for p in self.params]  # gather checked: none is None
+        if not _blockable(state):
+            for u, g in zip(self.update_views, grads):
+                u.reshape(-1)[...] = g
+            apply_chain(tx, batch, neg_lr)
+            return
+        n = self.P.size
+        starts = list(range(0, n, BLOCK))
+        parts = max(1, min(step_threads(), len(starts) // 2))
+        step = -(-len(starts) // parts)
+        jobs = [(self, tx, state, grads, starts[k * step:(k + 1) * step], k, neg_lr)
+                for k in range(parts)]
+        if parts == 1:
+            counters = _run_blocks(*jobs[0])
+        else:
+            counters = [f.result() for f in [_pool().submit(_run_blocks, *job) for job in jobs]][0]
+        state.update(counters)
 
     def finish(self, state: State) -> None:
         """Show entries the step created (a momentum buffer, step counts) per parameter."""
@@ -174,16 +282,18 @@ class Flat:
         """Entries of :attr:`state` were replaced: gather them in before the next flat step."""
         self.dirty = True
 
-    def _sync_in(self) -> bool:
-        """Gather the gradients into the update buffer and bring back anything changed behind
-        the buffers' back; False if the flat step can't run."""
+    def _sync_in(self, copy: bool = True) -> bool:
+        """Gather the gradients into the update buffer (unless ``copy`` is False: :meth:`run`
+        then copies them block by block) and bring back anything changed behind the buffers'
+        back; False if the flat step can't run."""
         for j, (p, view, u) in enumerate(zip(self.params, self.param_views, self.update_views)):
             g = p.grad
             if g is None:
                 return False
             if p.data is not view:  # rebound (load, .to(), user code): take its values back
                 self._rebind(j, p, view)
-            u[...] = g  # the chain works in place; the user's .grad stays as it was
+            if copy:
+                u[...] = g  # the chain works in place; the user's .grad stays as it was
         if self.dirty:
             if not self._sync_state():
                 return False

@@ -199,13 +199,8 @@ class Optimizer:
         batch = layout.gather()
         if batch is None:
             return
-        updates, state, datas = batch
-        updates = tx.update(updates, state, datas)
-        neg_lr = -float(group["lr"])
-        for d, u in zip(datas, updates):
-            u *= neg_lr
-            d += u
-        layout.finish(state)
+        layout.run(tx, batch, -float(group["lr"]))
+        layout.finish(batch[1])
 
     def _chain(self, gi: int, group: dict[str, Any]) -> Transform:
         # NOTE: rebuilt only when a structural hyperparameter changes; lr is read every step.
