@@ -34,6 +34,7 @@ class _Mode:
 
     grad_enabled = True
     detect_anomaly = False
+    tracer = None  # while chainrule.compile records a step: called with every op apply runs
 
 
 MODE = _Mode()
