@@ -44,6 +44,7 @@ import numpy as np
 from .backend import get_backend
 from .engine import MODE, unbroadcast
 from .nn.hooks import Version as HookVersion
+from .ops import SoftmaxCrossEntropy
 from .ops.shape import Scatter
 from .tensor import Tensor
 
@@ -53,6 +54,7 @@ __all__ = ["CompiledStep", "compile_step"]
 #: depend on the data, so it is not replayed.
 _READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__array__")
 _RETRACES = 8  # records of one input shape before giving up on replaying it
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 class Untraceable(Exception):
@@ -88,6 +90,7 @@ class _Record:
         self.nodes: dict[int, int] = {}  # id(node) -> index of its call
         self.order: list[Any] = []  # nodes in the order backward called their vjp
         self.reads = 0
+        self.first_shapes: dict[int, tuple] = {}  # call index -> its first input's shape
         self.loss: Any = None
         self.out: Any = None
 
@@ -124,6 +127,7 @@ class _Record:
         self.calls.append(("op", type(node), node, srcs, self.param_sources(params),
                            node.needs_grad, node.xp))
         k = len(self.calls) - 1
+        self.first_shapes[k] = getattr(arrays[0], "shape", ())
         self.where[id(t.data)] = ("call", k)
         self.keep.append(t.data)
         if t._node is node:
@@ -140,9 +144,8 @@ class _Record:
         """Wrap each recorded node's vjp so that backward's order of calls is recorded."""
         for kind, _, node, *_ in self.calls:
             if kind == "op" and id(node) in self.nodes:
-                rule, order = node.vjp, self.order
-
-                def vjp(g: Any, rule: Any = rule, node: Any = node) -> Any:
+                def vjp(g: Any, rule: Any = node.vjp, node: Any = node,
+                        order: list = self.order) -> Any:
                     order.append(node)
                     return rule(g)
                 node.vjp = vjp
@@ -185,8 +188,9 @@ class _Program:
             return len(self.env) - 1
 
         self.forward: list[tuple] = []
+        self.labels: list[tuple[int, int]] = []  # (slot, number of classes)
         self.ops: dict[int, Any] = {}  # call index -> the op instance the replay runs
-        for k, (kind, what, node, srcs, psrc, needs, xp) in enumerate(rec.calls):
+        for k, (kind, what, _, srcs, psrc, needs, xp) in enumerate(rec.calls):
             slots = tuple(slot(s) for s in srcs)
             fixed, dyn = {}, []
             for name, s in psrc.items():
@@ -204,6 +208,9 @@ class _Program:
             else:
                 fn = what
             self.forward.append((fn, slots, fixed, dyn, first_call + k))
+            if what is SoftmaxCrossEntropy and psrc["target"][0] in ("in", "cast"):
+                # class labels from the batch: checked on every replay, as the loss does
+                self.labels.append((slot(psrc["target"]), rec.first_shapes[k][-1]))
         self.params = [(p, first_param + j) for j, p in enumerate(params)]
         self.loss_slot = first_call + rec.nodes[id(loss._node)]
         self.out_slot = rec.where[id(out.data)]
@@ -238,13 +245,19 @@ class _Program:
     # NOTE: the replay: one loop over the forward calls, one over the reverse rules; kept
     # whole because every helper call taken out of it would be paid on every step.
     def run(self, inputs: Sequence[Any], params: list[Tensor], on_loss: Callable | None,
-            optimizer: Any) -> tuple[Any, Any]:
+            optimizer: Any) -> tuple[Any, Any] | None:
+        """One replayed step; None (nothing done) when a batch's class label is out of range,
+        for the eager step to say so."""
         env = self.env
         env[:len(inputs)] = inputs
-        for p, s in self.params:
-            env[s] = p.data
         for s, i, dt in self.casts:
             env[s] = inputs[i].astype(dt)
+        for s, n in self.labels:
+            t = env[s]
+            if t.size and int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]), axis=None)) >= n:
+                return None
+        for p, s in self.params:
+            env[s] = p.data
         for fn, slots, fixed, dyn, out in self.forward:
             if dyn:
                 fixed = dict(fixed)
@@ -333,10 +346,12 @@ class CompiledStep:
         key = tuple((a.shape, a.dtype) for a in arrays)
         prog = self._programs.get(key)
         if type(prog) is _Program and self._unchanged():
-            self.replays += 1
-            self.eager_reason = None
-            loss, out = prog.run(arrays, self._params, on_loss, self.optimizer)
-            return Tensor._make(loss), Tensor._make(out)
+            done = prog.run(arrays, self._params, on_loss, self.optimizer)
+            if done is not None:
+                self.replays += 1
+                self.eager_reason = None
+                return Tensor._make(done[0]), Tensor._make(done[1])
+            return self._eager(arrays, on_loss)  # its loss names the bad label
         if type(prog) is str:
             self.eager_reason = prog
             return self._eager(arrays, on_loss)
