@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .backend import get_backend
-from .engine import MODE, unbroadcast
+from .engine import MODE, no_grad, unbroadcast
 from .nn.hooks import Version as HookVersion
 from .ops import SoftmaxCrossEntropy
 from .ops.shape import Scatter
@@ -371,6 +371,8 @@ class CompiledStep:
                rec: _Record | None = None) -> tuple[Tensor, Tensor]:
         """The eager step, recorded by ``rec`` when given."""
         x, *targets = [Tensor._make(a) for a in arrays]
+        if rec is None and getattr(self.optimizer, "needs_closure", False):
+            return self._closure_step(x, targets)
         patched = _watch_reads(rec) if rec is not None else []
         MODE.tracer = rec
         try:
@@ -390,6 +392,18 @@ class CompiledStep:
         self.optimizer.step()
         return Tensor._make(loss.data), Tensor._make(out.data)
 
+    def _closure_step(self, x: Tensor, targets: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """The step of an optimizer that re-evaluates the loss (L-BFGS), as ``fit`` takes it."""
+        def closure() -> Tensor:
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.model(x), *targets)
+            loss.backward()
+            return loss
+        loss = self.optimizer.step(closure)
+        with no_grad():
+            out = self.model(x)
+        return Tensor._make(loss.data), out
+
     # NOTE: one function: the life of a record (record, compare with the one before,
     # build the program or give up) reads best in one place.
     def _trace(self, key: tuple, arrays: list[Any], on_loss: Callable | None,
@@ -402,6 +416,7 @@ class CompiledStep:
             return self._eager(arrays, on_loss)
         if type(before) is _Program or not self._unchanged():  # the model changed: record anew
             self._programs.clear()
+            self._tries.clear()
             self.reset_guards()
             before = None
         tries = self._tries[key] = self._tries.get(key, 0) + 1
