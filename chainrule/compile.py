@@ -166,7 +166,8 @@ class _Program:
 
     # NOTE: one function: it lays out the slots of every value once, so that the replay
     # loops below are plain list indexing.
-    def __init__(self, rec: _Record, params: list[Tensor], loss: Tensor, out: Any) -> None:
+    def __init__(self, rec: _Record, params: list[Tensor], n_updated: int, loss: Tensor,
+                 out: Any) -> None:
         n_in = len(rec.inputs)
         self.env: list[Any] = [None] * (n_in + len(params) + len(rec.calls))
         first_param, first_call = n_in, n_in + len(params)
@@ -216,7 +217,7 @@ class _Program:
         self.root = (get_backend(loss.data).xp, loss.data.shape, loss.data.dtype)
         self.out_slot = rec.where[id(out.data)]
         self.out_slot = slot(self.out_slot)
-        self.backward = self._schedule(rec, params, first_call)
+        self.backward = self._schedule(rec, params[:n_updated], first_call)
 
     def _schedule(self, rec: _Record, params: list[Tensor], first_call: int) -> list[tuple]:
         """Backward as (vjp, slot of its cotangent, [(input index, destination, first?, shape,
@@ -325,12 +326,7 @@ class CompiledStep:
         """Forget every record (after changing the model's structure, say)."""
         self._programs: dict[tuple, Any] = {}  # input signature -> _Program, _Record, or a reason
         self._tries: dict[tuple, int] = {}
-        mods = list(self.model.modules()) if hasattr(self.model, "modules") else []
-        self._modes = [(m, m.training) for m in mods]
-        self._hooks = HookVersion.value
-        self._params = [p for g in self.optimizer.param_groups for p in g["params"]] \
-            if hasattr(self.optimizer, "param_groups") else []
-        self._datas = [p.data for p in self._params]
+        self.reset_guards()
 
     def __call__(self, x: Any, *targets: Any) -> Tensor:
         """One step on a batch; returns the loss (a Tensor cut from any graph)."""
@@ -361,13 +357,14 @@ class CompiledStep:
 
     def _unchanged(self) -> bool:
         """The per-step guard: same parameter arrays, training modes and hooks."""
-        for p, d in zip(self._params, self._datas):
-            if p.data is not d:
+        for p, d, needs in self._datas:
+            if p.data is not d or p.requires_grad is not needs:
                 return False
         for m, mode in self._modes:
             if m.training is not mode:
                 return False
-        return self._hooks == HookVersion.value and MODE.grad_enabled and not MODE.detect_anomaly
+        return self._hooks == HookVersion.value and MODE.grad_enabled \
+            and not MODE.detect_anomaly and len(self.optimizer.param_groups) == self._groups
 
     def _eager(self, arrays: list[Any], on_loss: Callable | None,
                rec: _Record | None = None) -> tuple[Tensor, Tensor]:
@@ -421,6 +418,9 @@ class CompiledStep:
             self._tries.clear()
             self.reset_guards()
             before = None
+        if any(m.__dict__.get("_hooks") for m, _ in self._modes):
+            self._give_up(key, "a module has forward hooks (Python run on every call)")
+            return self._eager(arrays, on_loss)
         tries = self._tries[key] = self._tries.get(key, 0) + 1
         if tries > _RETRACES:
             self._give_up(key, "the step kept changing between records")
@@ -439,16 +439,27 @@ class CompiledStep:
             self._programs[key] = rec  # compare with the next record of this shape
         else:
             try:
-                self._programs[key] = _Program(rec, self._params, rec.loss, rec.out)
+                self._programs[key] = _Program(rec, self._params, self._n_updated, rec.loss,
+                                               rec.out)
             except Untraceable as exc:
                 self._give_up(key, str(exc))
         return result
 
     def reset_guards(self) -> None:
-        """Take the current parameter arrays, modes and hooks as the ones records assume."""
-        self._modes = [(m, m.training) for m, _ in self._modes]
+        """Take the current parameters (the optimizer's first, then the model's others), their
+        arrays and flags, the modules' modes and the hooks as the ones records assume."""
+        model, groups = self.model, getattr(self.optimizer, "param_groups", [])
+        self._modes = [(m, m.training) for m in model.modules()] \
+            if hasattr(model, "modules") else []
         self._hooks = HookVersion.value
-        self._datas = [p.data for p in self._params]
+        self._groups = len(groups)
+        params = [p for g in groups for p in g["params"]]
+        self._n_updated = len(params)
+        known = {id(p) for p in params}
+        params += [p for p in (model.parameters() if hasattr(model, "parameters") else ())
+                   if id(p) not in known]
+        self._params = params
+        self._datas = [(p, p.data, p.requires_grad) for p in params]
 
     def _give_up(self, key: tuple, reason: str) -> None:
         """Run steps of this input signature eagerly from now on, saying why once."""

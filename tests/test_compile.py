@@ -244,3 +244,23 @@ def test_compile_step_is_a_compiled_step():
     model = mlp()
     assert isinstance(compile_step(model, nn.MSELoss(), optim.SGD(model.parameters())),
                       CompiledStep)
+
+
+def test_a_frozen_layer_is_read_afresh_and_unfreezing_retraces():
+    def freeze(model, opt, epoch):
+        model[0].weight.requires_grad = epoch != 1   # frozen for one epoch only
+        if epoch == 2:
+            model[0].weight.data = model[0].weight.data * 0.5  # a new array while unfrozen
+    step = train_both(mlp, nn.CrossEntropyLoss, OPTIMIZERS["sgd"], Y_CLASS, epochs=5,
+                      between=freeze)
+    assert step.replays > 0
+
+
+def test_a_model_with_forward_hooks_runs_eagerly():
+    def hooked():
+        model = mlp()
+        model[1].register_forward_hook(lambda mod, args, out: out * 2.0)
+        return model
+    with pytest.warns(RuntimeWarning, match="forward hooks"):
+        step = train_both(hooked, nn.CrossEntropyLoss, OPTIMIZERS["sgd"], Y_CLASS)
+    assert step.replays == 0
