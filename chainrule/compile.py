@@ -88,7 +88,7 @@ class _Record:
         self.inputs = list(inputs)
         self.calls: list[tuple] = []  # (kind, fn or op class, node, arg sources, params, needs)
         self.nodes: dict[int, int] = {}  # id(node) -> index of its call
-        self.order: list[Any] = []  # nodes in the order backward called their vjp
+        self.order: list[tuple] = []  # (node, which cotangents it gave) in backward's order
         self.reads = 0
         self.first_shapes: dict[int, tuple] = {}  # call index -> its first input's shape
         self.loss: Any = None
@@ -146,8 +146,9 @@ class _Record:
             if kind == "op" and id(node) in self.nodes:
                 def vjp(g: Any, rule: Any = node.vjp, node: Any = node,
                         order: list = self.order) -> Any:
-                    order.append(node)
-                    return rule(g)
+                    cotangents = rule(g)
+                    order.append((node, tuple(c is not None for c in cotangents)))
+                    return cotangents
                 node.vjp = vjp
 
     def same_as(self, other: _Record) -> bool:
@@ -158,7 +159,8 @@ class _Record:
             if a[0] != b[0] or a[1] is not b[1] or a[5] != b[5] or not _same(a[3], b[3]) \
                     or a[4].keys() != b[4].keys() or not all(_same(a[4][k], b[4][k]) for k in a[4]):
                 return False
-        return [self.nodes[id(n)] for n in self.order] == [other.nodes[id(n)] for n in other.order]
+        return [(self.nodes[id(n)], given) for n, given in self.order] \
+            == [(other.nodes[id(n)], given) for n, given in other.order]
 
 
 class _Program:
@@ -215,8 +217,9 @@ class _Program:
         self.params = [(p, first_param + j) for j, p in enumerate(params)]
         self.loss_slot = first_call + rec.nodes[id(loss._node)]
         self.root = (get_backend(loss.data).xp, loss.data.shape, loss.data.dtype)
-        self.out_slot = rec.where[id(out.data)]
-        self.out_slot = slot(self.out_slot)
+        if id(getattr(out, "data", None)) not in rec.where:
+            raise Untraceable("the model's output is not made by ops of the step")
+        self.out_slot = slot(rec.where[id(out.data)])
         self.backward = self._schedule(rec, params[:n_updated], first_call)
 
     def _schedule(self, rec: _Record, params: list[Tensor], first_call: int) -> list[tuple]:
@@ -226,12 +229,14 @@ class _Program:
         index = {id(p): j for j, p in enumerate(params)}
         seen: set[Any] = set()
         steps = []
-        for node in rec.order:
+        for node, given in rec.order:
             k = rec.nodes[id(node)]
             outs = []
             for i, (t, need) in enumerate(zip(node.inputs, node.needs_grad)):
-                if not need or not isinstance(t, Tensor):
+                if not need or not isinstance(t, Tensor) or i >= len(given) or not given[i]:
                     continue
+                if t._node is not None and id(t._node) not in rec.nodes:
+                    raise Untraceable("a gradient flows into a graph made before the step")
                 if t._node is None:
                     if id(t) not in index:
                         raise Untraceable("a gradient flows into a tensor the optimizer does "
@@ -254,9 +259,11 @@ class _Program:
         env[:len(inputs)] = inputs
         for s, i, dt in self.casts:
             env[s] = inputs[i].astype(dt)
-        for s, n in self.labels:
+        for s, n in self.labels:  # one reduction: seen as unsigned, a negative label is huge
             t = env[s]
-            if t.size and int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]), axis=None)) >= n:
+            u = t.view(_UNSIGNED[t.dtype.itemsize])
+            if t.size and int(np.maximum.reduce(u, axis=None) if type(u) is np.ndarray
+                              else u.max()) >= n:
                 return None
         for p, s in self.params:
             env[s] = p.data
