@@ -20,7 +20,12 @@ warning: an op sequence or constant that differs between two recordings (control
 numbers that depend on the data), a value read during the forward pass (``item``,
 ``bool``, ``float``, ``numpy``), a module buffer changed by the step (batch norm's running
 statistics), an optimizer that needs a closure (L-BFGS), a gradient into a tensor the
-optimizer does not hold.
+optimizer does not hold, forward hooks.
+
+What a replay cannot see: the model's Python code runs only while recording, so its side
+effects (a counter, a print) do not happen on replays, and code that chooses ops by reading
+the arrays themselves (``.data`` with NumPy) is caught only if the op sequence or a constant
+differed between the two records. Class labels are still checked on every replay.
 
 >>> import numpy as np, chainrule as cr
 >>> from chainrule import nn, optim
