@@ -36,6 +36,7 @@ class _Mode:
     grad_enabled = True
     detect_anomaly = False
     coach: Any = None
+    tracer: Any = None  # while chainrule.compile records a step: called with every op apply runs
 
 
 MODE = _Mode()

@@ -515,6 +515,8 @@ def apply(op: type[P.Op], *args: Any, **params: Any) -> Any:
         t._requires_grad, t._node = True, node
     else:
         t._requires_grad, t._node = False, None
+    if MODE.tracer is not None:  # a compiled step is recording (chainrule.compile)
+        MODE.tracer(node, args, arrays, params, t)
     return t
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from .. import functional as _F
 from .. import ops as P
 from ..backend import array_module, get_backend, is_array, is_device
+from ..engine import MODE
 from ..errors import ConfigError, DataError, ShapeError
 from ..validate import check_bool, check_number
 from ..functional import (
@@ -429,13 +430,21 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> A
     v = array_of(x)
     if p == 1.0:
         return x * 0.0
-    keep = get_rng(rng).random(v.shape) >= p
-    mask = keep.astype(v.dtype) * v.dtype.type(1.0 / (1.0 - p))
-    if is_device(v):
+    mask = dropout_mask(rng, v, p)
+    if MODE.tracer is not None:  # a compiled step replays the draw (chainrule.compile)
+        MODE.tracer.host(dropout_mask, (rng, v, p), mask)
+    return x * mask
+
+
+def dropout_mask(rng: Any, like: Any, p: float) -> Any:
+    """The mask of :func:`dropout`: 0 with probability ``p``, else 1/(1 − p), shaped as ``like``."""
+    keep = get_rng(rng).random(like.shape) >= p
+    mask = keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - p))
+    if is_device(like):
         # NOTE: drawn from chainrule's seeded host generator and copied to the device, so a
         # seed gives the same masks on either backend and checkpoints restore them
-        mask = get_backend(v).xp.asarray(mask)
-    return x * mask
+        mask = get_backend(like).xp.asarray(mask)
+    return mask
 
 
 def _channel_dropout(where: str, x: Any, p: float, training: bool, rng: Any, rank: int) -> Any:

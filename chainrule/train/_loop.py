@@ -6,6 +6,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +15,12 @@ import numpy as np
 
 from .. import metrics as M
 from ..autograd import no_grad
+from ..compile import CompiledStep
 from ..backend import NUMPY, get_backend, is_device, to_host
 from ..errors import ConfigError, DataError, MissingDependency, StateError
 from ..optional import require
 from ..tensor import Tensor
-from ..validate import check_number
+from ..validate import check_bool, check_number
 from ._callbacks import Callback, EarlyStopping, History, TrainState
 
 Batches = Any  # a DataLoader, or an (X, y) or (X, y, sample_weight) tuple of arrays
@@ -204,6 +206,15 @@ def _step(model: Any, loss_fn: Callable, optimizer: Any, batch: Sequence[Tensor]
     return loss, out
 
 
+def _stop_if_not_finite(index: int) -> Callable[[Any], None]:
+    """The compiled step's check of the loss before its update (as :func:`_step` does)."""
+    def check(loss: Any) -> None:
+        value = float(loss)
+        if not math.isfinite(value):
+            raise _Diverged(value, index)
+    return check
+
+
 def _weighted(loss_fn: Any) -> Callable:
     """``loss(out, target, weight)``: a chainrule loss with mean reduction becomes the weighted
     mean Σ wᵢ lᵢ / Σ wᵢ of its per-sample terms (scikit-learn's and PyTorch's normalization);
@@ -267,6 +278,7 @@ class _Run:
     check_finite: bool
     move: Callable[[Tensor], Tensor] | None = None
     class_weight: np.ndarray | None = None
+    compiled: CompiledStep | None = None
     weighted_loss: Callable = field(init=False)
 
     def __post_init__(self) -> None:
@@ -297,7 +309,16 @@ class _Run:
             state.batch, state.batch_logs = index, {"batch": index, "size": len(batch[1])}
             for cb in callbacks:
                 cb.on_batch_begin(state)
-            loss, out = _step(self.model, loss_fn, self.optimizer, batch, self.check_finite, index)
+            if self.compiled is not None and len(batch) > 2:
+                warnings.warn("fit(compile=True): weighted batches (sample_weight, class_weight) "
+                              "train eagerly", RuntimeWarning, stacklevel=3)
+                self.compiled = None
+            if self.compiled is not None:
+                loss, out = self.compiled.run(batch, _stop_if_not_finite(index)
+                                              if self.check_finite else None)
+            else:
+                loss, out = _step(self.model, loss_fn, self.optimizer, batch, self.check_finite,
+                                  index)
             value = float(loss.item())
             meter.add(value, out.data, batch[1].data)
             state.batch_logs["loss"] = value
@@ -428,7 +449,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
         progress: bool | None = None, desc: str = "training", verbose: bool | None = None,
         check_finite: bool = True, class_weight: Any = None, sample_weight: Any = None,
         validation_split: float = 0.0, initial_epoch: int | None = None,
-        resume: dict[str, Any] | None = None, distributed: Any = None) -> History:
+        resume: dict[str, Any] | None = None, distributed: Any = None,
+        compile: bool = False) -> History:
     """Train ``model`` by mini-batch gradient descent and return the per-epoch history.
 
     Each step: forward, ``loss_fn(output, target)``, ``zero_grad``, ``backward``, ``step``
@@ -472,6 +494,9 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
             (schedulers, early stopping), so the result is bit-identical to an unbroken run.
         distributed: a :class:`chainrule.distributed.Distributed` world (``init()``) to train
             data-parallel over MPI ranks: shards, reduced gradients and logs, rank 0 reports.
+        compile: record the training step once per batch shape and replay it on raw arrays
+            (:class:`chainrule.compile.CompiledStep`): the same results bit for bit, with
+            less Python per step; a step it cannot replay runs eagerly, with one warning.
 
     Returns:
         A :class:`History` with loss, the metrics, their val_* twins, lr and seconds (and,
@@ -494,7 +519,9 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train: Batches, val: Batc
     loader = _loader(train, batch_size, shuffle and sampler is None, rng, sampler)
     run = _Run(model, loss_fn, optimizer, loader,
                None if val is None else _loader(val, 1024, False, None), wanted, check_finite,
-               _to_model(model), cw)
+               _to_model(model), cw,
+               CompiledStep(model, loss_fn, optimizer) if check_bool(compile, "compile", "fit")
+               else None)
     callbacks = list(callbacks)
     history = _resume(resume, loader, callbacks) if resume else History()
     if initial_epoch is None:
