@@ -419,7 +419,8 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
         path: the ``.onnx`` file to write.
         opset: the ONNX opset version (13 up to what the installed onnx knows); from 20 GELU
             is one ``Gelu`` node, below it is built from Tanh, Mul and Add.
-        input_name, output_name: the graph's input and output names.
+        input_name: the graph's input name.
+        output_name: the graph's output name.
         dynamic_batch: make axis 0 of the input (and of what depends on it) symbolic, so the
             file runs on any batch size.
 
