@@ -102,11 +102,13 @@ def op_rules(op: type) -> dict[str, str]:
 
         Rules:
             forward: out = e^x
-            vjp: g·out
+            vjp: x̄ = g·out
             jvp: t·out
 
-    ``g`` is the cotangent of the output, ``t`` (``t_x``, ``t_y``, ...) the tangent of an
-    input; ``vjp`` lists one entry per input, separated by ``;``.
+    ``forward`` is the output ``out``; ``vjp`` gives each input's adjoint (``x̄ = ...``,
+    separated by ``;``) from the output's cotangent ``g``; ``jvp`` is the output's tangent from
+    the inputs' tangents ``t`` (``t_x``, ``t_y``, ... when there are several). A line may go on
+    on the next, further indented.
     """
     doc = op.__doc__ or ""
     section = re.search(r"^\s*Rules:\s*\n((?:[ \t]+\S.*\n?)+)", doc, re.M)
