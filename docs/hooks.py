@@ -17,10 +17,13 @@ Nothing here imports MkDocs at module level: the tests import this file without 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import io
+import json
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,17 @@ def pictures(markdown: str) -> list[str]:
     return PICTURE.findall(markdown)
 
 
-def run_page(markdown: str, cwd: Path, name: str = "page") -> list[str]:
+def run_page(markdown: str, cwd: Path, name: str = "page", cache: Path | None = None) -> list[str]:
     """Run a page's Python blocks in order in one namespace with ``cwd`` as working directory.
+
+    Args:
+        markdown: the page's text.
+        cwd: the working directory of the blocks (created if absent).
+        name: the page's name in tracebacks (``"<name> block <n>"``).
+        cache: a folder where a run's outputs and the files it wrote are kept by the page's
+            text, so that a second run of the same text (the site build after the tests, in
+            one test session) copies them instead of training again. Default: the folder in
+            the ``CHAINRULE_DOCS_CACHE`` environment variable, or no cache.
 
     Returns:
         What each block printed, one string per block.
@@ -54,11 +66,18 @@ def run_page(markdown: str, cwd: Path, name: str = "page") -> list[str]:
     Raises:
         Whatever a block raises, with the block's number in the traceback's file name.
     """
+    cwd.mkdir(parents=True, exist_ok=True)
+    if cache is None and os.environ.get("CHAINRULE_DOCS_CACHE"):
+        cache = Path(os.environ["CHAINRULE_DOCS_CACHE"])
+    entry = cache / hashlib.sha256(markdown.encode()).hexdigest()[:32] if cache else None
+    if entry is not None and (entry / "outputs.json").is_file():
+        shutil.copytree(entry / "files", cwd, dirs_exist_ok=True)
+        return json.loads((entry / "outputs.json").read_text())
+    before = _files(cwd)
     scope: dict[str, Any] = {"__name__": "__docs__"}
     outputs: list[str] = []
     old = Path.cwd()
     os.environ.setdefault("MPLBACKEND", "Agg")  # pictures without a display
-    cwd.mkdir(parents=True, exist_ok=True)
     try:
         os.chdir(cwd)
         for i, block in enumerate(code_blocks(markdown)):
@@ -69,7 +88,18 @@ def run_page(markdown: str, cwd: Path, name: str = "page") -> list[str]:
     finally:
         os.chdir(old)
         _close_figures()
+    if entry is not None:
+        for path in sorted(_files(cwd) - before):
+            target = entry / "files" / path.relative_to(cwd)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        (entry / "files").mkdir(parents=True, exist_ok=True)
+        (entry / "outputs.json").write_text(json.dumps(outputs))
     return outputs
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
 
 
 def _close_figures() -> None:
@@ -175,13 +205,12 @@ def on_files(files: Any, config: Any) -> Any:
         if not code_blocks(text):
             continue
         folder = site / Path(page.dest_uri).parent
-        before = set(folder.rglob("*")) if folder.exists() else set()
+        before = _files(folder)
         _OUTPUTS[page.src_uri] = run_page(text, folder, page.src_uri)
-        for path in sorted(set(folder.rglob("*")) - before):
-            if path.is_file():
-                uri = (Path(page.dest_uri).parent / path.relative_to(folder)).as_posix()
-                if files.get_file_from_path(uri) is None:
-                    files.append(File.generated(config, uri, content=path.read_bytes()))
+        for path in sorted(_files(folder) - before):
+            uri = (Path(page.dest_uri).parent / path.relative_to(folder)).as_posix()
+            if files.get_file_from_path(uri) is None:
+                files.append(File.generated(config, uri, content=path.read_bytes()))
     return files
 
 

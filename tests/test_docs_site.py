@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,10 +41,17 @@ def _name(page: Path) -> str:
     return page.relative_to(DOCS).as_posix()
 
 
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The pages' runs, kept for the site build at the end of this module (same text, same
+    outputs and pictures: the build then copies them instead of training every model again)."""
+    return tmp_path_factory.mktemp("docs-runs")
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if hooks.code_blocks(p.read_text())], ids=_name)
-def test_every_block_of_the_page_runs(page, tmp_path):
+def test_every_block_of_the_page_runs(page, tmp_path, runs):
     text = page.read_text()
-    outputs = hooks.run_page(text, tmp_path, _name(page))
+    outputs = hooks.run_page(text, tmp_path, _name(page), cache=runs)
     assert len(outputs) == len(hooks.code_blocks(text))
     missing = [p for p in hooks.pictures(text) if not (tmp_path / p).is_file()]
     assert not missing, f"{_name(page)} shows pictures its blocks did not draw: {missing}"
@@ -58,6 +63,15 @@ def test_the_runner_shows_what_a_block_prints(tmp_path):
     assert outputs == ["2\n", "6\n"]
     shown = hooks.with_outputs(page, outputs)
     assert "```text\n2\n```" in shown and "```text\n6\n```" in shown
+
+
+def test_a_second_run_of_the_same_page_comes_from_the_cache(tmp_path):
+    page = ("```python\nfrom pathlib import Path\nPath('img').mkdir()\n"
+            "Path('img/a.txt').write_text('drawn')\nprint('ran')\n```\n")
+    first = hooks.run_page(page, tmp_path / "one", cache=tmp_path / "cache")
+    second = hooks.run_page(page, tmp_path / "two", cache=tmp_path / "cache")  # mkdir would fail
+    assert first == second == ["ran\n"]
+    assert (tmp_path / "two" / "img" / "a.txt").read_text() == "drawn"
 
 
 def test_a_failing_block_names_its_page_and_number(tmp_path):
@@ -106,14 +120,23 @@ def test_the_nav_points_at_pages_that_exist():
     assert written - set(listed) == set(), "pages missing from the nav"
 
 
-def test_the_site_builds_strict(tmp_path):
+def test_the_site_builds_strict(tmp_path, runs, monkeypatch):
+    """The build, in this process (chainrule, matplotlib and scikit-learn are imported already),
+    reusing the pages' runs above when they ran."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocstrings_handlers.python")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("CHAINRULE_DOCS_CACHE", str(runs))
     site = tmp_path / "site"
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    assert run.returncode == 0, run.stdout + run.stderr
+    config = load_config(str(ROOT / "mkdocs.yml"), site_dir=str(site), strict=True)
+    cwd = Path.cwd()
+    try:
+        os.chdir(ROOT)  # mkdocs.yml's hooks and griffe extension paths are relative to it
+        build(config)   # strict: any warning raises mkdocs.exceptions.Abort
+    finally:
+        os.chdir(cwd)
     table = (site / "reference" / "derivatives.html").read_text()
     assert all(f"<code>{name}</code>" in table for name in OPS)
     assert (site / "api" / "nn.html").is_file() and "Linear" in (site / "api" / "nn.html").read_text()
