@@ -9,6 +9,7 @@ from .autograd import (
     backward, detect_anomaly, enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
     value_and_grad, vjp,
 )
+from .coach import StabilityWarning, stability_coach
 from .creation import (
     arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
     randint_like, randn, randn_like, zeros, zeros_like,
@@ -47,6 +48,7 @@ __all__ = [
     "Tensor", "tensor", "as_tensor", "apply", "Dual",
     "backward", "grad", "value_and_grad", "vjp", "jvp",
     "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly", "inference_mode",
+    "stability_coach", "StabilityWarning",
     "jacobian", "hessian", "hvp", "cat",
     "zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
     "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "randint_like",

@@ -30,10 +30,12 @@ __all__ = ["MODE", "backward", "no_grad", "enable_grad", "is_grad_enabled", "det
 
 
 class _Mode:
-    """Global switches read on every op: gradient recording and anomaly detection."""
+    """Global switches read on every op: gradient recording and anomaly detection (and, under
+    :func:`chainrule.stability_coach`, the coach that watches each op it checks)."""
 
     grad_enabled = True
     detect_anomaly = False
+    coach: Any = None
 
 
 MODE = _Mode()
@@ -52,12 +54,17 @@ def op_error(op: Op, arrays: Sequence[Any], params: dict, exc: Exception) -> Non
     raise ShapeError(f"{where}: input shapes {shapes} do not fit together: {exc}") from exc
 
 
-def check_finite(op: Op, out: Any, what: str) -> None:
-    """Under :func:`detect_anomaly`: raise if ``out`` (``op``'s output or gradient) holds NaN/Inf."""
-    xp = op.xp
+def check_finite(op: Op, out: Any, what: str, inputs: Sequence[Any] = (), g: Any = None) -> None:
+    """Under :func:`detect_anomaly`: raise if ``out`` (``op``'s output or gradient) holds NaN/Inf;
+    ``inputs`` (the op's arguments) and ``g`` (the cotangent its vjp got) are for the coach."""
+    coach, xp = MODE.coach, op.xp
+    if coach is not None:
+        coach.observe(op, out, what, inputs)
     if out.dtype.kind == "f" and not bool(xp.isfinite(out).all()):
         kind = "NaN" if bool(xp.isnan(out).any()) else "Inf"
-        raise AnomalyError(f"detect_anomaly: op {op.name} produced {kind} in its {what}")
+        advice = (coach.advise(op, out, what, inputs, g) if coach is not None else
+                  " (chainrule.stability_coach() names a stable form)")
+        raise AnomalyError(f"detect_anomaly: op {op.name} produced {kind} in its {what}{advice}")
 
 
 _FREED = ("freed",)
@@ -158,7 +165,7 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
                 if child is not None:
                     owned.add(id(gi))
             if anomaly:
-                check_finite(node, gi, "gradient")
+                check_finite(node, gi, "gradient", node.inputs, g)
             if gi.shape != data.shape:
                 gi = unbroadcast(gi, data.shape)
             if gi.dtype is not data.dtype and gi.dtype != data.dtype:

@@ -207,7 +207,7 @@ def _symbolic(f: Callable[..., Any], x: np.ndarray, takes_ns: bool, m: int,
             _logistic_growth(sp, depths))
 
 
-def _takes_namespace(f: Callable[..., Any], n: int) -> bool:
+def takes_namespace(f: Callable[..., Any], n: int) -> bool:
     try:
         params = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):
@@ -257,7 +257,7 @@ def differentiate(f: Callable[..., Any], *args: float, epsilons: Sequence[float]
         raise ConfigError(f"Invalid inputs: {args!r} (expected numbers) in differentiate") from exc
     if not np.all(np.isfinite(x)):
         raise ConfigError(f"Invalid inputs: {args!r} (expected finite numbers) in differentiate")
-    takes_ns = _takes_namespace(f, x.size)
+    takes_ns = takes_namespace(f, x.size)
     ys = _call(f, list(x), NUMPY, takes_ns)
     value = np.array([float(v) for v in ys])
     m, n = value.size, x.size

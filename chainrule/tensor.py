@@ -496,7 +496,7 @@ def apply(op: type[P.Op], *args: Any, **params: Any) -> Any:
     except (ValueError, np.exceptions.AxisError) as exc:
         op_error(node, [a for a in arrays if a is not None], params, exc)
     if MODE.detect_anomaly:
-        check_finite(node, out, "output")
+        check_finite(node, out, "output", args)
     t = Tensor.__new__(Tensor)
     t.data, t.grad, t.name = out, None, None
     if True in needs and MODE.grad_enabled:

@@ -160,16 +160,30 @@ def test_to_dict_is_json():
 
 
 def test_bad_models_and_examples():
-    with pytest.raises(ConfigError, match="layer pair 1 is Linear, ReLU"):
-        backprop_trace(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), [0, 0], [0])
-    with pytest.raises(ConfigError, match="2 layers|3 layers"):
-        backprop_trace(nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1)), [0, 0], [0])
-    with pytest.raises(ConfigError, match="activation='relu'"):
-        backprop_trace(MLP([2, 2, 1], activation="relu", task="binary"), [0, 0], [0])
-    with pytest.raises(ConfigError, match="task='multiclass'"):
-        backprop_trace(MLP([2, 2, 3], activation="sigmoid", task="multiclass"), [0, 0], [0])
-    with pytest.raises(ConfigError, match="got Linear"):
+    with pytest.raises(ConfigError, match="layer 1 \\(Linear\\) is followed by Softmax"):
+        backprop_trace(nn.Sequential(nn.Linear(2, 2), nn.Softmax(-1), nn.Linear(2, 1)), [0, 0], [0])
+    with pytest.raises(ConfigError, match="got ReLU, Linear"):
+        backprop_trace(nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), [0, 0], [0])
+    with pytest.raises(ConfigError, match="got Linear, ReLU, Tanh"):
+        backprop_trace(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Tanh()), [0, 0], [0, 0])
+    with pytest.raises(ConfigError, match="parameters would need gradients"):
+        backprop_trace(nn.Sequential(nn.Linear(2, 2), nn.PReLU(), nn.Linear(2, 1)), [0, 0], [0])
+    with pytest.raises(ConfigError, match="got Linear$|got Linear;|got Linear\\b"):
         backprop_trace(nn.Linear(2, 1), [0, 0], [0])
+    with pytest.raises(ConfigError, match="softmax output goes with loss='log'"):
+        backprop_trace(MLP([2, 2, 3], task="multiclass"), [0, 0], 1, loss="squared")
+    with pytest.raises(ConfigError, match="loss='log' needs probabilities"):
+        backprop_trace(MLP([2, 2, 1], task="regression"), [0, 0], [0], loss="log")
+    with pytest.raises(ConfigError, match="output='softmax', but the model ends with Sigmoid"):
+        backprop_trace(sigmoid_net([2, 2, 2]), [0, 0], 1, output="softmax")
+    with pytest.raises(ConfigError, match="two or more units"):
+        backprop_trace(nn.Sequential(nn.Linear(2, 1), nn.Softmax(-1)), [0, 0], [1.0])
+    with pytest.raises(ConfigError, match="Invalid output: 'relu'"):
+        backprop_trace(sigmoid_net([2, 1]), [0, 0], [0], output="relu")
+    with pytest.raises(DataError, match="class number must be one of 0..2; got 3"):
+        backprop_trace(MLP([2, 2, 3], task="multiclass"), [0, 0], 3)
+    with pytest.raises(DataError, match="one-hot"):
+        backprop_trace(MLP([2, 2, 3], task="multiclass"), [0, 0], [0.5, 0.2, 0.2])
     net = sigmoid_net([2, 2, 1])
     with pytest.raises(ShapeError, match=r"x must be one example of 2 values .* got shape \(3,\)"):
         backprop_trace(net, [0, 0, 0], [0])

@@ -1,10 +1,10 @@
-"""Computation graphs as Graphviz DOT (chainrule.viz.graph): structure, names, SVG via dot."""
+"""Computation graphs (chainrule.viz.graph): DOT structure, names, fused activations, values and
+adjoints, SVG via Graphviz or chainrule's own layout."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 
 import numpy as np
@@ -12,6 +12,7 @@ import pytest
 
 from chainrule import ChainruleError, ConfigError, Tensor, nn
 from chainrule.viz import render, to_dot
+from chainrule.viz.graph import op_label, to_svg
 
 NODE = re.compile(r'^  (n\d+) \[label="((?:[^"\\]|\\.)*)", (.*)\];$')
 EDGE = re.compile(r"^  (n\d+) -> (n\d+);$")
@@ -55,7 +56,8 @@ def test_mlp_loss_graph_has_every_op_parameter_and_edge():
     # Every primitive that backward would visit is a box, once.
     ops = ops_reachable(loss)
     boxes = [label for label, attrs in nodes.values() if "shape=box" in attrs]
-    assert sorted(b.split("\\n")[0] for b in boxes) == sorted(op.name for op in ops)
+    assert sorted(b.split("\\n")[0] for b in boxes) == sorted(op_label(op) for op in ops)
+    assert "Linear+Sigmoid" in labels     # the fused dense node names its activation
     # Leaves: the four parameters by name, the input by its name, each once.
     for name in [*params, "x"]:
         assert labels.count(name) == 1, name
@@ -153,24 +155,86 @@ def test_render_reports_a_failing_dot(tmp_path, monkeypatch):
         render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g")
 
 
-def test_render_without_dot_writes_only_dot(tmp_path, monkeypatch):
+def test_render_without_dot_draws_the_svg_itself(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     files = render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g")
-    assert [f.name for f in files] == ["g.dot"]
+    assert [f.name for f in files] == ["g.dot", "g.svg"]
+    assert files[1].read_text().startswith("<svg") and "Exp" in files[1].read_text()
+    with pytest.raises(ChainruleError, match=r"needs Graphviz's `dot` program .*g\.dot was written"):
+        render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g", layout="graphviz")
+    with pytest.raises(ConfigError, match="Invalid layout: 'neato'"):
+        render(Tensor([1.0], requires_grad=True).exp(), tmp_path / "g", layout="neato")
 
 
 def test_render_with_whatever_dot_this_machine_has(tmp_path):
-    """With Graphviz installed the real program draws the SVG; without it only the DOT file
-    is written (both branches are also tested above with stand-in programs)."""
+    """Graphviz draws the SVG when it is installed, chainrule otherwise: a picture either way."""
     model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1))
     loss = (model(Tensor(np.ones((1, 2), np.float32))) ** 2).sum()
     files = render(loss, tmp_path / "g", params=dict(model.named_parameters()))
-    assert "0.weight" in files[0].read_text()
-    if shutil.which("dot") is None:
-        assert [f.name for f in files] == ["g.dot"]
-    else:
-        svg = files[1].read_text()
-        assert "<svg" in svg and "0.weight" in svg and "Linear" in svg
+    assert "0.weight" in files[0].read_text() and [f.name for f in files] == ["g.dot", "g.svg"]
+    svg = files[1].read_text()
+    assert "<svg" in svg and "0.weight" in svg and "Linear+Sigmoid" in svg
+
+
+def test_fused_dense_nodes_name_their_activation():
+    from chainrule import functional as F
+    x, w = Tensor(np.ones((1, 2))), Tensor(np.ones((3, 2)), requires_grad=True)
+    for act, name in (("relu", "Linear+ReLU"), ("tanh", "Linear+Tanh"),
+                      ("sigmoid", "Linear+Sigmoid"), (None, "Linear")):
+        nodes, _ = parse(to_dot(F.linear(x, w, activation=act).sum()))
+        assert name in [label.split("\\n")[0] for label, _ in nodes.values()]
+
+
+def test_values_and_adjoints_on_every_node():
+    """y = (x·z).exp() at x = 2, z = 3 has nodes Mul (6) and Exp (e^6); the adjoints are
+    ∂y/∂Mul = e^6, ∂y/∂x = z e^6, ∂y/∂z = x e^6, computed without touching .grad."""
+    x = Tensor(np.float64(2.0), requires_grad=True, name="x")
+    z = Tensor(np.float64(3.0), requires_grad=True, name="z")
+    y = (x * z).exp()
+    nodes, _ = parse(to_dot(y, values=True, grads=True, show_shapes=False, digits=6))
+    labels = {lab.split("\\n")[0]: lab.split("\\n")[1:] for lab, _ in nodes.values()}
+    assert labels["Exp"] == ["value 403.429", "adjoint 1"]
+    assert labels["Mul"] == ["value 6", "adjoint 403.429"]
+    assert labels["x"] == ["value 2", "adjoint 1210.29"]
+    assert labels["z"] == ["value 3", "adjoint 806.858"]
+    assert x.grad is None and z.grad is None
+    # after backward() the graph is freed: the leaves' .grad is what is shown
+    y.backward()
+    nodes, _ = parse(to_dot(y, grads=True, show_shapes=False, digits=6))
+    labels = {lab.split("\\n")[0]: lab.split("\\n")[1:] for lab, _ in nodes.values()}
+    assert labels["x"] == ["adjoint 1210.29"] and labels["Mul"] == []
+    # big arrays are their shape and norm
+    w = Tensor(np.ones((10, 10)), requires_grad=True, name="w")
+    nodes, _ = parse(to_dot((w * 2.0).sum(), values=True, grads=True))
+    by = {lab.split("\\n")[0]: lab for lab, _ in nodes.values()}
+    assert "value (10, 10) ‖·‖=10" in by["w"] and "adjoint (10, 10) ‖·‖=20" in by["w"]
+
+
+def test_chainrule_svg_layout_rows_and_shapes():
+    import xml.etree.ElementTree as ET
+    x = Tensor(np.float64(2.0), requires_grad=True, name="x")
+    z = Tensor(np.float64(3.0), requires_grad=True, name="z")
+    xz, lnx = x * z, x.log()
+    y = xz.exp() + xz / lnx + lnx.sin() / xz
+    svg = to_svg(y, values=True, grads=True)
+    root = ET.fromstring(svg)               # well-formed XML
+    ns = "{http://www.w3.org/2000/svg}"
+    rects, ellipses = root.findall(f"{ns}rect"), root.findall(f"{ns}ellipse")
+    assert len(rects) == 8 and len(ellipses) == 2 and len(root.findall(f"{ns}line")) == 13
+    texts = ["".join(t.itertext()) for t in root.findall(f"{ns}text")]
+    assert any("adjoint 1208" in t for t in texts) and any("Sin" in t for t in texts)
+    # BT: the inputs are below (larger y) every op, the output on top; no two boxes overlap
+    top = {r.get("y") for r in rects}
+    out_y = min(float(v) for v in top)
+    assert all(float(e.get("cy")) > out_y for e in ellipses)
+    boxes = [(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height")))
+             for r in rects]
+    for i, (ax, ay, aw, ah) in enumerate(boxes):
+        for bx, by, bw, bh in boxes[i + 1:]:
+            assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay
+    lr = ET.fromstring(to_svg(y, rankdir="LR"))
+    xs = [float(e.get("cx")) for e in lr.findall(f"{ns}ellipse")]
+    assert max(xs) < min(float(r.get("x")) for r in lr.findall(f"{ns}rect"))
 
 
 # --- the pictures of a training run (chainrule.viz.plot_training) ------------------------------

@@ -189,20 +189,23 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     sizes = args.sizes
-    net = example_network(sizes, seed=args.seed)
+    net = example_network(sizes, seed=args.seed, activation=args.activation, output=args.output)
     x = args.x if args.x is not None else [round(0.05 * (i + 1), 2) for i in range(sizes[0])]
-    y = args.target if args.target is not None else [1.0] * sizes[-1]
-    if len(x) != sizes[0] or len(y) != sizes[-1]:
+    softmax = args.output == "softmax"
+    y = args.target if args.target is not None else [0.0] if softmax else [1.0] * sizes[-1]
+    if len(x) != sizes[0] or len(y) != sizes[-1] and not (softmax and len(y) == 1):
         raise ShapeError(f"explain: the {'-'.join(map(str, sizes))} network takes {sizes[0]} "
-                         f"input(s) and {sizes[-1]} target(s); got --x with {len(x)} and "
-                         f"--target with {len(y)}")
-    trace = backprop_trace(net, x, y, lr=args.lr, loss=args.loss)
+                         f"input(s) and {sizes[-1]} target(s)"
+                         + (" or one class number" if softmax else "")
+                         + f"; got --x with {len(x)} and --target with {len(y)}")
+    trace = backprop_trace(net, x, y[0] if softmax and len(y) == 1 else y, lr=args.lr,
+                           loss=args.loss)
     # The same step by the engine: reverse-mode AD must give the hand method's numbers.
     diff = engine_difference(net, trace)
     if args.json:
         print(json.dumps({**trace.to_dict(), "engine_max_difference": diff}, indent=2))
         return 0
-    print(trace.table(digits=args.digits))
+    print(trace.table(digits=args.digits, view=args.view))
     print(f"\nCheck: loss.backward() by the engine (reverse-mode AD) gives the same gradients; "
           f"largest difference {diff:.1e}")
     return 0

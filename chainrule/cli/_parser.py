@@ -10,6 +10,7 @@ from typing import Any
 from .. import __version__
 from ..data import BUNDLED_DATASETS, MAX_CLASSES
 from ..errors import ConfigError
+from ..explain import LOSSES, OUTPUTS
 from ..nn import HIDDEN_ACTIVATIONS
 from ..validate import check_number
 from ._commands import (
@@ -236,15 +237,25 @@ def _add_gradcheck(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 def _add_explain(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("explain", parents=parents[:1],
                        help="one backpropagation step by hand (notes §4, backpropagation)",
-                       description="Print one training step of a small sigmoid network in the "
-                                   "notes' notation: z, y, the deltas δ_j = y_j(1 − y_j) Σ_k "
-                                   "w_jk δ_k, each weight's gradient δ_j y_i and its update.")
+                       description="Print one training step of a small dense network in the "
+                                   "notes' notation: z, y, the deltas δ_j = f'(z_j) Σ_k w_jk δ_k, "
+                                   "each weight's gradient δ_j y_i and its update; --view "
+                                   "likelihood shows it as gradient ascent on log L.")
     p.add_argument("--sizes", type=_sizes, default=[2, 2, 1], help="layer sizes (default: 2,2,1)")
+    p.add_argument("--activation", choices=(*HIDDEN_ACTIVATIONS, "identity"), default="sigmoid",
+                   metavar="NAME", help="hidden units: " + ", ".join(HIDDEN_ACTIVATIONS)
+                   + ", identity (default: sigmoid)")
+    p.add_argument("--output", choices=OUTPUTS, default="sigmoid",
+                   help="output unit (default: sigmoid)")
     p.add_argument("--x", type=_floats, help="the input (default: 0.05, 0.1, ...)")
-    p.add_argument("--target", type=_floats, help="the wanted outputs y* (default: 1 each)")
+    p.add_argument("--target", type=_floats, help="the wanted outputs y* (default: 1 each; for "
+                   "softmax a class number or a one-hot vector, default class 0)")
     p.add_argument("--lr", type=_positive_float, default=0.5, metavar="η", help="default: 0.5")
-    p.add_argument("--loss", choices=("squared", "log"), default="squared",
-                   help="E = ½Σ(y* − y)² (default) or the log-loss")
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="squared: E = ½Σ(y* − y)²; log: the log-loss (cross-entropy for softmax) "
+                        "(default: log for softmax, else squared)")
+    p.add_argument("--view", choices=("error", "likelihood"), default="error",
+                   help="error: descent on E (default); likelihood: ascent on log L, the same step")
     p.add_argument("--seed", type=_seed, default=0, help="seeds the weights (default: 0)")
     p.add_argument("--digits", type=_positive_int, default=6, help="significant digits")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
