@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from chainrule.errors import MissingDependency
 from chainrule.ops import OPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,10 @@ def runs(tmp_path_factory):
 @pytest.mark.parametrize("page", [p for p in PAGES if hooks.code_blocks(p.read_text())], ids=_name)
 def test_every_block_of_the_page_runs(page, tmp_path, runs):
     text = page.read_text()
-    outputs = hooks.run_page(text, tmp_path, _name(page), cache=runs)
+    try:
+        outputs = hooks.run_page(text, tmp_path, _name(page), cache=runs)
+    except MissingDependency as exc:  # an extra the page needs (dev installs them all)
+        pytest.skip(str(exc))
     assert len(outputs) == len(hooks.code_blocks(text))
     missing = [p for p in hooks.pictures(text) if not (tmp_path / p).is_file()]
     assert not missing, f"{_name(page)} shows pictures its blocks did not draw: {missing}"
