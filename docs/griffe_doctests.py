@@ -1,4 +1,5 @@
-"""A griffe extension for the API pages: docstring examples (``>>>`` runs) become code blocks.
+"""A griffe extension for the API pages: docstring examples (``>>>`` runs) become code blocks,
+and the lines of an op's ``Rules:`` section a list.
 
 chainrule's docstrings carry runnable ``>>>`` examples in their text (STYLE.md rule 12, checked by
 ``--doctest-modules``) rather than in an ``Examples:`` section; Markdown would read each ``>``
@@ -15,6 +16,7 @@ from typing import Any
 import griffe
 
 _PROMPT = re.compile(r"^(\s*)>>>")
+_RULE = re.compile(r"^(\s+)(forward|vjp|jvp): ", re.M)
 
 
 def fence_doctests(text: str) -> str:
@@ -38,8 +40,12 @@ def fence_doctests(text: str) -> str:
 
 
 class FenceDoctests(griffe.Extension):
-    """Fence the ``>>>`` examples of every docstring griffe loads."""
+    """Fence the ``>>>`` examples of every docstring griffe loads; list an op's rules."""
 
     def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
-        if obj.docstring is not None and ">>>" in obj.docstring.value:
+        if obj.docstring is None:
+            return
+        if ">>>" in obj.docstring.value:
             obj.docstring.value = fence_doctests(obj.docstring.value)
+        if "Rules:" in obj.docstring.value:  # (docs/hooks.py op_rules: forward, vjp, jvp lines)
+            obj.docstring.value = _RULE.sub(r"\1- **\2**: ", obj.docstring.value)
