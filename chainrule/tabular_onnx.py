@@ -9,14 +9,14 @@
   (x − mean) / scale; categories one-hot through ``ai.onnx.ml.LabelEncoder`` (text →
   category index, −1 when unseen) and ``Equal`` against 0..k−1, so an unseen category is
   all zeros, as scikit-learn's ``OneHotEncoder(handle_unknown="ignore")`` makes it;
-- the network, converted layer by layer by :mod:`chainrule.onnx`;
+- the network, traced by :mod:`chainrule.onnx`;
 - the head's output unit: for classifiers ``label`` (the class labels themselves, text or
   numbers, by the head's decision rule) and ``probabilities`` (batch, classes) from σ or
   softmax; for regression ``value`` in the target's units.
 
 Supported: every model ``chainrule train`` writes (MLP on a binary, multiclass or regression
-target), and models saved from Python whose layers :mod:`chainrule.onnx` converts (inputs by
-position, then named ``input``).
+target), and models saved from Python whose operations :mod:`chainrule.onnx` converts (inputs
+by position, then named ``input``).
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write
-from .autograd import no_grad
 from .data.features import NUMBER
 from .data.tabular import NA_VALUES
 from .errors import ConfigError, UnsupportedLayerError
 from .models.saved import SavedModel
 from .nn import Module
-from .onnx import DEFAULT_OPSET, MIN_OPSET, Graph
+from .onnx import DEFAULT_OPSET, MIN_OPSET, Graph, trace_into
 from .optional import require
 from .tensor import Tensor
 from .validate import check_number
@@ -149,15 +148,11 @@ def export_saved(saved: SavedModel, path: str | Path, opset: int = DEFAULT_OPSET
     inputs: list[Any] = []
     outputs: list[Any] = []
     x = _preprocess(g, saved, inputs)
-    g.values[x] = Tensor(np.zeros((1, n_in), dtype=np.float32))
-    modes = [(m, m.training) for m in saved.model.modules()]
-    try:
-        saved.model.eval()
-        with no_grad():
-            z = g.convert(saved.model, x)
-    finally:
-        for m, mode in modes:
-            m.training = mode
+    outs = trace_into(g, saved.model, x, Tensor(np.zeros((1, n_in), dtype=np.float32)), 0)
+    if len(outs) != 1:
+        raise UnsupportedLayerError(f"{where}: {saved.path} holds a model with {len(outs)} "
+                                    "outputs; a table model gives one")
+    z = outs[0]
     _head(g, saved, z, outputs)
     graph = onnx.helper.make_graph(g.nodes, "chainrule_table_model", inputs, outputs,
                                    initializer=g.initializers)

@@ -13,7 +13,11 @@ from chainrule import Tensor, nn
 from chainrule import functional as F
 from chainrule.errors import ChainruleError, ConfigError, ShapeError
 from chainrule.models import MLP
-from chainrule.onnx import CONVERTERS, UnsupportedLayerError, export, register
+from chainrule.onnx import (
+    CONVERTERS, OP_CONVERTERS, UnsupportedLayerError, export, register, register_op,
+)
+from chainrule.ops import Op
+from chainrule.tensor import apply
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -187,13 +191,47 @@ class _Custom(nn.Module):
         return x * 2
 
 
-def test_unsupported_layer_names_it(tmp_path):
-    net = nn.Sequential(nn.Linear(3, 3, rng=0), nn.ReLU(), _Custom())
+class _Cube(Op):  # a user's own primitive: no ONNX converter until one is registered
+    def forward(self, x):
+        return x ** 3
+
+    def vjp(self, g):
+        return None
+
+    def jvp(self, t):
+        return None
+
+
+class _Cubed(nn.Module):
+    def forward(self, x):
+        return apply(_Cube, x)
+
+
+def test_unsupported_op_names_it_and_its_layer(tmp_path):
+    net = nn.Sequential(nn.Linear(3, 3, rng=0), nn.ReLU(), _Cubed())
     path = tmp_path / "u.onnx"
-    with pytest.raises(UnsupportedLayerError, match=r"layer 2 of type _Custom") as info:
+    with pytest.raises(UnsupportedLayerError, match=r"operation _Cube \(in layer 2 \(_Cubed\)\) "
+                       "has no ONNX converter") as info:
         export(net, np.zeros((2, 3), np.float32), path)
     assert isinstance(info.value, ChainruleError)
     assert not path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_registered_op_converter_is_used(tmp_path):
+    @register_op("_Cube")
+    def _cube(g, ev):
+        return g.node("Mul", [g.node("Mul", [ev.ins[0], ev.ins[0]]), ev.ins[0]])
+    try:
+        proto = _roundtrip(nn.Sequential(nn.Linear(3, 3, rng=0), _Cubed()), tmp_path, (3,),
+                           scale=0.5)
+        assert _ops(proto) == ["Gemm", "Mul", "Mul"]
+    finally:
+        del OP_CONVERTERS["_Cube"]
+
+
+def test_custom_forward_is_traced(tmp_path):
+    proto = _roundtrip(nn.Sequential(nn.Linear(3, 3, rng=0), _Custom()), tmp_path, (3,))
+    assert _ops(proto) == ["Gemm", "Mul"]
 
 
 def test_registered_converter_is_used(tmp_path):
@@ -221,7 +259,7 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]  # no temporary file left
     with pytest.raises(UnsupportedLayerError):
-        export(nn.Sequential(_Custom()), np.zeros((1, 3), np.float32), path)
+        export(nn.Sequential(_Cubed()), np.zeros((1, 3), np.float32), path)
     assert path.read_bytes() == before
 
 
@@ -347,6 +385,8 @@ def test_small_cnn(tmp_path, cnn):
 
 
 def test_conv_needs_batched_input(tmp_path, cnn):
+    net = cnn.Sequential(cnn.Conv2d(1, 2, 3, rng=0))
+    with pytest.raises(ShapeError, match=r"one more row along axis 0, and failed .*batch_axis"):
+        export(net, np.zeros((1, 5, 5), np.float32), tmp_path / "c.onnx")
     with pytest.raises(ShapeError, match=r"0 \(Conv2d\) needs a batched 4-D input"):
-        export(cnn.Sequential(cnn.Conv2d(1, 2, 3, rng=0)), np.zeros((1, 5, 5), np.float32),
-               tmp_path / "c.onnx")
+        export(net, np.zeros((1, 5, 5), np.float32), tmp_path / "c.onnx", dynamic_batch=False)
