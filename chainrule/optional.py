@@ -26,6 +26,8 @@ EXTRAS = {
               "categories (pandas, scikit-learn)",
     "distributed": "data-parallel training over MPI (mpi4py and the mpich wheel)",
     "symbolic": "symbolic derivatives in chainrule.explain.differentiate (sympy)",
+    "docs": "the documentation site from a clone of the repository: `make docs` (mkdocs, "
+            "mkdocs-material, mkdocstrings)",
 }
 
 

@@ -77,6 +77,7 @@ ENABLES = {
     "sklearn": "import chainrule.sklearn, chainrule.data as d; assert d.load_digits()[0].shape[1] == 64",
     "tables": "import pandas; from chainrule.data import Features, read_csv",
     "symbolic": "import sympy; from chainrule.explain import differentiate",
+    "docs": "import mkdocs, material, mkdocstrings, mkdocstrings_handlers.python",
     # (mpi4py.MPI loads libmpi from the venv that installed mpich: not this test's borrowed one)
     "distributed": "import mpi4py; from chainrule.distributed import init; assert init().size == 1",
     "plot": "import chainrule.viz as v; "

@@ -146,8 +146,11 @@ def load_dataset(spec: str, target: str | None = None, seed: int = 0, *, sep: st
         spec: a CSV path or a name in :data:`BUNDLED_DATASETS`.
         target: the CSV's target column (for a bundled set: None, or its own target name).
         seed: seeds the synthetic bundled sets.
-        sep, header, na_values, text_columns: how to read a CSV file (see
-            :func:`~chainrule.data.read_csv`).
+        sep: the CSV's column separator (see :func:`~chainrule.data.read_csv`, as for the
+            next three).
+        header: whether the first row names the columns.
+        na_values: the texts that mean a missing value.
+        text_columns: columns read as text even when they look numeric.
 
     Returns:
         A :class:`TabularData`: the table, and target values (float64, or text labels).

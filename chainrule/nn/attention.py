@@ -48,9 +48,11 @@ class MultiheadAttention(Module):
         embed_dim: E, the model width; num_heads: h, dividing E.
         dropout: dropout on the attention weights (training only).
         bias: learn in_proj_bias and out_proj.bias.
-        kdim, vdim: key and value widths (default E).
+        kdim: the keys' width (default E).
+        vdim: the values' width (default E).
         batch_first: inputs and output (N, L, E) instead of (L, N, E).
-        add_bias_kv, add_zero_attn: only False (not implemented).
+        add_bias_kv: only False (not implemented).
+        add_zero_attn: only False (not implemented).
         rng: seed or generator for the initial weights and the dropout masks.
         dtype: float32 (default) or float64.
 
@@ -143,7 +145,8 @@ class MultiheadAttention(Module):
 
         Args:
             query: (L, N, E) ((N, L, E) with batch_first, (L, E) unbatched).
-            key, value: (S, N, kdim), (S, N, vdim) (same layout rules).
+            key: (S, N, kdim) (same layout rules).
+            value: (S, N, vdim) (same layout rules).
             key_padding_mask: (N, S) (or (S,) unbatched): boolean, True = ignore that key
                 (PyTorch's convention here), or a float bias.
             need_weights: also return the attention weights.

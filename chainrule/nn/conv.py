@@ -335,12 +335,17 @@ class Conv1d(_ConvNd):
     fan_in = C_in/groups · k (PyTorch's default); ``init`` picks another weight scheme by name.
 
     Args:
-        in_channels, out_channels: channels of the input and the output.
-        kernel_size, stride, dilation: ints (or 1-tuples).
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: the kernel's length, an int (or a 1-tuple).
+        stride: the step between windows, an int (or a 1-tuple).
         padding: zeros added on both sides: an int, "same" (stride 1) or "valid".
+        dilation: the spacing of the kernel's taps, an int (or a 1-tuple).
         groups: split the channels into groups convolved separately (both counts divisible).
         bias: learn a bias per output channel.
-        rng, init, dtype: as :class:`~chainrule.nn.Linear`.
+        rng: as :class:`~chainrule.nn.Linear`.
+        init: as :class:`~chainrule.nn.Linear`.
+        dtype: as :class:`~chainrule.nn.Linear`.
 
     Raises:
         ConfigError: invalid sizes, stride, padding, dilation or groups.
@@ -432,13 +437,20 @@ class ConvTranspose1d(_ConvTransposeNd):
     U(−1/√fan_in, 1/√fan_in) with fan_in = C_out/groups · k (PyTorch's default).
 
     Args:
-        in_channels, out_channels: channels of the input and the output.
-        kernel_size, stride, dilation: ints (or 1-tuples).
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: the kernel's length, an int (or a 1-tuple).
+        stride: the step of the (dilated) input, an int (or a 1-tuple).
+        dilation: the spacing of the kernel's taps, an int (or a 1-tuple).
         padding: d(k − 1) − padding zeros are added to each side of the (stride-dilated)
             input, i.e. ``padding`` cells are cut from each end of the full output.
         output_padding: cells added to one side of the output (below stride or dilation),
             to pick among the input sizes a strided Conv1d maps to one output size.
-        groups, bias, rng, init, dtype: as :class:`Conv1d`.
+        groups: as :class:`Conv1d`.
+        bias: as :class:`Conv1d`.
+        rng: as :class:`Conv1d`.
+        init: as :class:`Conv1d`.
+        dtype: as :class:`Conv1d`.
 
     Raises:
         ConfigError: invalid sizes, stride, padding, output_padding, dilation or groups.

@@ -403,7 +403,12 @@ class SyncBatchNorm(_BatchNorm):
     :class:`BatchNorm1d`/:class:`BatchNorm2d` compute on the whole batch in one process.
 
     Args:
-        num_features, eps, momentum, affine, track_running_stats, dtype: as BatchNorm1d.
+        num_features: as BatchNorm1d (and so are the next five).
+        eps: the ε added to the variance.
+        momentum: the running statistics' update weight.
+        affine: learn a scale and a shift.
+        track_running_stats: keep running statistics for evaluation.
+        dtype: float32 (default) or float64.
         process_group: an object whose ``allreduce(array)`` returns the sum over ranks
             (:class:`chainrule.distributed.Distributed`); None: the world of the data-parallel
             :func:`~chainrule.train.fit` that trains it, or this process alone.

@@ -273,7 +273,10 @@ class AvgPool1d(_AvgPool):
     """Mean over windows of (N, C, L), as PyTorch.
 
     Args:
-        kernel_size, stride (default: kernel_size), padding, ceil_mode: as :class:`MaxPool1d`.
+        kernel_size: as :class:`MaxPool1d` (and so are the next three).
+        stride: the step between windows (default: kernel_size).
+        padding: zeros added on both sides.
+        ceil_mode: round the output length up instead of down.
         count_include_pad: the zero padding counts in each window's divisor (default), else
             only the input's own cells do.
         divisor_override: one divisor for every window instead.
@@ -388,7 +391,9 @@ class MaxUnpool1d(Module):
     PyTorch; ``forward(x, indices, output_size=None)``. See :func:`max_unpool`.
 
     Args:
-        kernel_size, stride (default: kernel_size), padding: those of the max pool.
+        kernel_size: that of the max pool.
+        stride: that of the max pool (default: kernel_size).
+        padding: that of the max pool.
 
     >>> pool, unpool = MaxPool1d(2, return_indices=True), MaxUnpool1d(2)
     >>> unpool(*pool(Tensor([[[1.0, 3.0, 2.0, 0.0]]]))).tolist()

@@ -148,7 +148,11 @@ class Upsample(Module):
     """Resize (N, C, *spatial) inputs, as ``torch.nn.Upsample``; see :func:`interpolate`.
 
     Args:
-        size, scale_factor, mode, align_corners, recompute_scale_factor: as :func:`interpolate`.
+        size: as :func:`interpolate` (and so are the next four).
+        scale_factor: the output size as a multiple of the input's.
+        mode: "nearest", "linear", "bilinear", ...
+        align_corners: the corners' alignment of the (bi)linear modes.
+        recompute_scale_factor: as :func:`interpolate`.
 
     Raises:
         ConfigError: as :func:`interpolate` (checked when called).

@@ -40,8 +40,9 @@ def export(model: Any, example_input: Any, path: str | Path, opset: int = DEFAUL
         path: the ``.onnx`` file to write.
         opset: the ONNX opset version (13 up to what the installed onnx knows); from 20 GELU
             is one ``Gelu`` node.
-        input_name, output_name: the graph's input and output names; a model returning a
-            tuple (an LSTM's ``(output, (h, c))``) gets outputs ``output_0``, ``output_1``, ...
+        input_name: the graph's input name.
+        output_name: the graph's output name; a model returning a tuple (an LSTM's
+            ``(output, (h, c))``) gets outputs ``output_0``, ``output_1``, ...
         dynamic_batch: keep the batch size free, so the file runs on any batch size.
         batch_axis: the inputs' batch axis (1 for a time-major (T, N, ·) sequence).
 

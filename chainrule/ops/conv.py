@@ -114,6 +114,11 @@ class Conv(Op):
     gather copy whole output rows (measured 6× faster than the (N·out, C·kernel) layout). The
     input gradient is the transposed convolution (col2im of Wᵀg), the weight gradient g·colᵀ
     with the columns saved from forward. Conv is bilinear: its jvp is conv(ẋ, w) + conv(x, ẇ) + ḃ.
+
+    Rules:
+        forward: out = conv(x, w) + b  (cross-correlation, im2col)
+        vjp: x̄ = convᵀ(g, w);  w̄ = g·col(x)ᵀ;  b̄ = Σ g over batch and space
+        jvp: conv(t_x, w) + conv(x, t_w) + t_b
     """
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups=1):
@@ -167,6 +172,11 @@ class ConvTranspose(Op):
     It reuses Conv's own pieces: forward is Conv's input gradient (col2im of Wᵀx), the input
     gradient is Conv's forward conv(g, w), the weight gradient Conv's weight gradient with the
     roles of x and g swapped (x·col(g)ᵀ). Bilinear like Conv: jvp = convᵀ(ẋ, w) + convᵀ(x, ẇ) + ḃ.
+
+    Rules:
+        forward: out = convᵀ(x, w) + b  (the adjoint of Conv in its input)
+        vjp: x̄ = conv(g, w);  w̄ = x·col(g)ᵀ;  b̄ = Σ g over batch and space
+        jvp: convᵀ(t_x, w) + convᵀ(x, t_w) + t_b
     """
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups=1, output_shape):
@@ -239,6 +249,11 @@ class MaxPool(Op):
     1.6× faster than an argmax over a copy of the windows), and the offset where it was found.
     Ties: the whole gradient goes to the first maximum of the window in row-major order, as
     in PyTorch; the jvp picks the tangent at that same element.
+
+    Rules:
+        forward: out = max of each window
+        vjp: x̄ = g scattered to each window's (first) maximum
+        jvp: t at each window's (first) maximum
     """
 
     def forward(self, x, *, kernel, stride, padding, dilation):

@@ -37,7 +37,13 @@ def stable_sigmoid(xp: Any, x: Any) -> Any:
 
 
 class Add(Op):
-    """x + y."""
+    """x + y.
+
+    Rules:
+        forward: out = x + y
+        vjp: x̄ = g;  ȳ = g
+        jvp: t_x + t_y
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:  # PyTorch's result dtype (int32 + float32 is float32)
@@ -52,7 +58,13 @@ class Add(Op):
 
 
 class Sub(Op):
-    """x − y."""
+    """x − y.
+
+    Rules:
+        forward: out = x − y
+        vjp: x̄ = g;  ȳ = −g
+        jvp: t_x − t_y
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype or x.dtype.kind == "b":
@@ -67,7 +79,13 @@ class Sub(Op):
 
 
 class Mul(Op):
-    """x · y."""
+    """x · y.
+
+    Rules:
+        forward: out = x·y
+        vjp: x̄ = g·y;  ȳ = g·x
+        jvp: t_x·y + x·t_y
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -86,7 +104,13 @@ class Mul(Op):
 
 
 class Div(Op):
-    """x / y;  ∂/∂x = 1/y,  ∂/∂y = −x/y² = −out/y."""
+    """x / y;  ∂/∂x = 1/y,  ∂/∂y = −x/y² = −out/y.
+
+    Rules:
+        forward: out = x / y
+        vjp: x̄ = g/y;  ȳ = −g·out/y
+        jvp: (t_x − out·t_y)/y
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -110,7 +134,13 @@ class Div(Op):
 
 class Pow(Op):
     """x ** y;  ∂/∂x = y·x^(y−1) (0 where y = 0, even at x = 0, as PyTorch),
-    ∂/∂y = out·ln x (taken as 0 where x ≤ 0)."""
+    ∂/∂y = out·ln x (taken as 0 where x ≤ 0).
+
+    Rules:
+        forward: out = x^y
+        vjp: x̄ = g·y·x^(y−1);  ȳ = g·out·ln x
+        jvp: t_x·y·x^(y−1) + t_y·out·ln x
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -141,7 +171,13 @@ class Pow(Op):
 
 
 class Neg(Op):
-    """−x."""
+    """−x.
+
+    Rules:
+        forward: out = −x
+        vjp: x̄ = −g
+        jvp: −t
+    """
 
     def forward(self, x):
         if x.dtype.kind == "b":
@@ -157,7 +193,13 @@ class Neg(Op):
 
 class Cast(Op):
     """x as ``dtype`` (a copy); the gradient is cast back to x's dtype. Between float dtypes
-    only: a cast to an int or bool dtype has no derivative (the Tensor makes it a constant)."""
+    only: a cast to an int or bool dtype has no derivative (the Tensor makes it a constant).
+
+    Rules:
+        forward: out = x as dtype
+        vjp: x̄ = g as x's dtype
+        jvp: t as dtype
+    """
 
     def forward(self, x, *, dtype):
         self.in_dtype, self.dtype = x.dtype, dtype
@@ -171,7 +213,13 @@ class Cast(Op):
 
 
 class Maximum(Op):
-    """max(x, y) element-wise; at ties each side gets half the gradient."""
+    """max(x, y) element-wise; at ties each side gets half the gradient.
+
+    Rules:
+        forward: out = max(x, y)
+        vjp: x̄ = g·[x > y] (½ at ties);  ȳ = g·[y > x] (½ at ties)
+        jvp: t_x·[x > y] + t_y·[y > x] (halves at ties)
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -190,7 +238,13 @@ class Maximum(Op):
 
 
 class Minimum(Op):
-    """min(x, y) element-wise; at ties each side gets half the gradient."""
+    """min(x, y) element-wise; at ties each side gets half the gradient.
+
+    Rules:
+        forward: out = min(x, y)
+        vjp: x̄ = g·[x < y] (½ at ties);  ȳ = g·[y < x] (½ at ties)
+        jvp: t_x·[x < y] + t_y·[y < x] (halves at ties)
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -203,7 +257,13 @@ class Minimum(Op):
 
 
 class Where(Op):
-    """cond ? x : y, with ``cond`` a boolean array (not differentiated)."""
+    """cond ? x : y, with ``cond`` a boolean array (not differentiated).
+
+    Rules:
+        forward: out = cond ? x : y
+        vjp: x̄ = cond ? g : 0;  ȳ = cond ? 0 : g
+        jvp: cond ? t_x : t_y
+    """
 
     def forward(self, x, y, *, cond):
         if x.dtype is not y.dtype:
@@ -225,7 +285,13 @@ class Where(Op):
 
 
 class Exp(Op):
-    """e^x;  derivative e^x = out."""
+    """e^x;  derivative e^x = out.
+
+    Rules:
+        forward: out = e^x
+        vjp: x̄ = g·out
+        jvp: t·out
+    """
 
     def forward(self, x):
         if x.dtype.kind != "f":  # int and bool inputs give float32, as in PyTorch
@@ -242,7 +308,13 @@ class Exp(Op):
 
 
 class Log(Op):
-    """ln x;  derivative 1/x."""
+    """ln x;  derivative 1/x.
+
+    Rules:
+        forward: out = ln x
+        vjp: x̄ = g/x
+        jvp: t/x
+    """
 
     def forward(self, x):
         if x.dtype.kind != "f":
@@ -258,7 +330,13 @@ class Log(Op):
 
 
 class Sqrt(Op):
-    """√x;  derivative 1/(2√x) = 1/(2·out)."""
+    """√x;  derivative 1/(2√x) = 1/(2·out).
+
+    Rules:
+        forward: out = √x
+        vjp: x̄ = g/(2·out)
+        jvp: t/(2·out)
+    """
 
     def forward(self, x):
         if x.dtype.kind != "f":
@@ -275,7 +353,13 @@ class Sqrt(Op):
 
 
 class Abs(Op):
-    """|x|;  derivative sign(x) (0 at 0)."""
+    """|x|;  derivative sign(x) (0 at 0).
+
+    Rules:
+        forward: out = |x|
+        vjp: x̄ = g·sign(x)
+        jvp: t·sign(x)
+    """
 
     def forward(self, x):
         self.save(self.xp.sign(x))
@@ -289,7 +373,13 @@ class Abs(Op):
 
 
 class Clip(Op):
-    """x limited to [lo, hi]; gradient 1 inside, 0 where clipped."""
+    """x limited to [lo, hi]; gradient 1 inside, 0 where clipped.
+
+    Rules:
+        forward: out = min(max(x, lo), hi)
+        vjp: x̄ = g·[lo ≤ x ≤ hi]
+        jvp: t·[lo ≤ x ≤ hi]
+    """
 
     def forward(self, x, *, lo=None, hi=None):
         xp = self.xp
@@ -336,7 +426,13 @@ class _FromOutput(Op, register=False):
 
 
 class Sigmoid(_FromOutput):
-    """σ(x) = 1/(1+e^−x) (notes §1, the neuron);  σ'(x) = σ(x)(1 − σ(x)) (notes §2, activations)."""
+    """σ(x) = 1/(1+e^−x) (notes §1, the neuron);  σ'(x) = σ(x)(1 − σ(x)) (notes §2, activations).
+
+    Rules:
+        forward: out = σ(x) = 1/(1 + e^−x)
+        vjp: x̄ = g·out·(1 − out)
+        jvp: t·out·(1 − out)
+    """
 
     @staticmethod
     def f(xp, x):
@@ -348,7 +444,13 @@ class Sigmoid(_FromOutput):
 
 
 class Tanh(_FromOutput):
-    """tanh x = (e^x − e^−x)/(e^x + e^−x);  derivative 1 − tanh²x."""
+    """tanh x = (e^x − e^−x)/(e^x + e^−x);  derivative 1 − tanh²x.
+
+    Rules:
+        forward: out = tanh x
+        vjp: x̄ = g·(1 − out²)
+        jvp: t·(1 − out²)
+    """
 
     @staticmethod
     def f(xp, x):
@@ -360,7 +462,13 @@ class Tanh(_FromOutput):
 
 
 class Relu(_FromOutput):
-    """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0."""
+    """ReLU(x) = max(0, x);  derivative 1 where x > 0, else 0.
+
+    Rules:
+        forward: out = max(0, x)
+        vjp: x̄ = g·[x > 0]
+        jvp: t·[x > 0]
+    """
 
     keeps_ints = True
 
@@ -378,7 +486,13 @@ ACTIVATIONS: dict[str, type[_FromOutput]] = {"sigmoid": Sigmoid, "tanh": Tanh, "
 
 
 class LeakyRelu(Op):
-    """x if x > 0 else slope·x (slope 0.01 in the notes)."""
+    """x if x > 0 else slope·x (slope 0.01 in the notes).
+
+    Rules:
+        forward: out = x if x > 0 else slope·x
+        vjp: x̄ = g·(1 if x > 0 else slope)
+        jvp: t·(1 if x > 0 else slope)
+    """
 
     def forward(self, x, *, slope=0.01):
         d = self.xp.where(x > 0, 1, slope).astype(x.dtype)
@@ -393,7 +507,13 @@ class LeakyRelu(Op):
 
 
 class Softplus(Op):
-    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|) (stable);  derivative σ(x)."""
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|) (stable);  derivative σ(x).
+
+    Rules:
+        forward: out = ln(1 + e^x)
+        vjp: x̄ = g·σ(x)
+        jvp: t·σ(x)
+    """
 
     def forward(self, x):
         xp = self.xp
@@ -408,7 +528,13 @@ class Softplus(Op):
 
 
 class Elu(Op):
-    """x if x ≥ 0 else α(e^x − 1);  derivative 1, or out + α below zero."""
+    """x if x ≥ 0 else α(e^x − 1);  derivative 1, or out + α below zero.
+
+    Rules:
+        forward: out = x if x ≥ 0 else α(e^x − 1)
+        vjp: x̄ = g·(1 if x ≥ 0 else out + α)
+        jvp: t·(1 if x ≥ 0 else out + α)
+    """
 
     def forward(self, x, *, alpha=1.0):
         xp = self.xp
@@ -429,7 +555,13 @@ _GELU_C = 0.044715
 
 
 class Gelu(Op):
-    """GELU in its tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (torch's approximate='tanh')."""
+    """GELU in its tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (torch's approximate='tanh').
+
+    Rules:
+        forward: out = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+        vjp: x̄ = g·(½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))
+        jvp: t·(½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))
+    """
 
     def forward(self, x):
         xp = self.xp

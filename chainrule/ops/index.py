@@ -15,7 +15,13 @@ from .base import Op, add_tangents
 
 class IndexAdd(Op):
     """x with ``src`` added at ``index`` (repeats add up): PyTorch's scatter_add and index_add;
-    ∂/∂x = 1,  ∂/∂src = g[index]."""
+    ∂/∂x = 1,  ∂/∂src = g[index].
+
+    Rules:
+        forward: out = x with src added at index
+        vjp: x̄ = g;  s̄rc = g[index]
+        jvp: t_x + t_src added at index
+    """
 
     def forward(self, x, src, *, index):
         self.index, self.shape = index, x.shape
@@ -36,7 +42,13 @@ class IndexAdd(Op):
 
 class IndexPut(Op):
     """x with ``src`` written at ``index``: PyTorch's scatter (at repeated indices one write
-    wins);  ∂/∂x = 1 outside the written places, 0 at them;  ∂/∂src = g[index] (as PyTorch)."""
+    wins);  ∂/∂x = 1 outside the written places, 0 at them;  ∂/∂src = g[index] (as PyTorch).
+
+    Rules:
+        forward: out = x with src written at index
+        vjp: x̄ = g with 0 at index;  s̄rc = g[index]
+        jvp: t_x with t_src written at index
+    """
 
     def forward(self, x, src, *, index):
         self.index, self.shape = index, x.shape
@@ -118,7 +130,13 @@ def _diagonal_embed(xp: Any, g: Any, sub: str, shape: tuple) -> Any:
 class Einsum(Op):
     """``numpy.einsum(spec, *xs)`` with ``...`` and repeated letters (diagonals);  each operand's
     reverse rule is an einsum of the output cotangent with the other operands (broadcast over
-    the axes only that operand sums, and put back on the diagonal where a letter repeats)."""
+    the axes only that operand sums, and put back on the diagonal where a letter repeats).
+
+    Rules:
+        forward: out = einsum(spec, x₁, x₂, …)
+        vjp: x̄ᵢ = einsum of g with the other operands onto xᵢ's axes (diagonals put back)
+        jvp: Σᵢ einsum(spec, …, tᵢ, …)
+    """
 
     def forward(self, *xs, spec):
         self.subs, self.out, self.shapes = _parse(spec, [x.shape for x in xs])
@@ -167,6 +185,11 @@ class IndexReduce(Op):
     product of the other factors of v's place, exact where some are 0. Both rules are saved
     as one derivative per input element, dx and dsrc: vjp (g·dx, g[index]·dsrc) and jvp
     t_x·dx + scatter-add of t_src·dsrc are then the same numbers.
+
+    Rules:
+        forward: out = x with src reduced in at index (amax, amin or prod)
+        vjp: x̄ = g·dx;  s̄rc = g[index]·dsrc  (dx, dsrc the saved per-element derivatives)
+        jvp: t_x·dx + t_src·dsrc added at index
     """
 
     def forward(self, x, src, *, index, reduce, include_self=True):

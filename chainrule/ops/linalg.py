@@ -7,7 +7,13 @@ from .elementwise import ACTIVATIONS
 
 
 class MatMul(Op):
-    """x @ y (batched over leading axes, NumPy's matmul rules for 1-D operands)."""
+    """x @ y (batched over leading axes, NumPy's matmul rules for 1-D operands).
+
+    Rules:
+        forward: out = x @ y
+        vjp: x̄ = g @ yᵀ;  ȳ = xᵀ @ g
+        jvp: t_x @ y + x @ t_y
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:  # (PyTorch refuses; its result dtype, as the other ops)
@@ -58,6 +64,11 @@ class Linear(Op):
 
     ``weight`` is (out, in) as in PyTorch; ``x`` is (..., in). The bias is optional. A dense
     layer and its activation travel together in every MLP: one node instead of two.
+
+    Rules:
+        forward: out = f(x·Wᵀ + b),  f the optional activation
+        vjp: with d = g·f′:  x̄ = d·W;  W̄ = dᵀ·x;  b̄ = Σ d over rows
+        jvp: f′·(t_x·Wᵀ + x·t_Wᵀ + t_b)
     """
 
     def forward(self, x, weight, bias=None, *, activation=None):

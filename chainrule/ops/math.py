@@ -43,87 +43,183 @@ class _Unary(Op, register=False):
 
 
 class Sin(_Unary):
-    """sin x;  derivative cos x."""
+    """sin x;  derivative cos x.
+
+    Rules:
+        forward: out = sin x
+        vjp: x̄ = g·cos x
+        jvp: t·cos x
+    """
     f, d = staticmethod(lambda xp, x: xp.sin(x)), staticmethod(lambda xp, x, y: xp.cos(x))
 
 
 class Cos(_Unary):
-    """cos x;  derivative −sin x."""
+    """cos x;  derivative −sin x.
+
+    Rules:
+        forward: out = cos x
+        vjp: x̄ = −g·sin x
+        jvp: −t·sin x
+    """
     f, d = staticmethod(lambda xp, x: xp.cos(x)), staticmethod(lambda xp, x, y: -xp.sin(x))
 
 
 class Tan(_Unary):
-    """tan x;  derivative 1 + tan²x."""
+    """tan x;  derivative 1 + tan²x.
+
+    Rules:
+        forward: out = tan x
+        vjp: x̄ = g·(1 + out²)
+        jvp: t·(1 + out²)
+    """
     f, d = staticmethod(lambda xp, x: xp.tan(x)), staticmethod(lambda xp, x, y: 1 + y * y)
 
 
 class Asin(_Unary):
-    """arcsin x;  derivative 1/√(1 − x²)."""
+    """arcsin x;  derivative 1/√(1 − x²).
+
+    Rules:
+        forward: out = arcsin x
+        vjp: x̄ = g/√(1 − x²)
+        jvp: t/√(1 − x²)
+    """
     f = staticmethod(lambda xp, x: xp.arcsin(x))
     d = staticmethod(lambda xp, x, y: 1 / xp.sqrt(1 - x * x))
 
 
 class Acos(_Unary):
-    """arccos x;  derivative −1/√(1 − x²)."""
+    """arccos x;  derivative −1/√(1 − x²).
+
+    Rules:
+        forward: out = arccos x
+        vjp: x̄ = −g/√(1 − x²)
+        jvp: −t/√(1 − x²)
+    """
     f = staticmethod(lambda xp, x: xp.arccos(x))
     d = staticmethod(lambda xp, x, y: -1 / xp.sqrt(1 - x * x))
 
 
 class Atan(_Unary):
-    """arctan x;  derivative 1/(1 + x²)."""
+    """arctan x;  derivative 1/(1 + x²).
+
+    Rules:
+        forward: out = arctan x
+        vjp: x̄ = g/(1 + x²)
+        jvp: t/(1 + x²)
+    """
     f, d = staticmethod(lambda xp, x: xp.arctan(x)), staticmethod(lambda xp, x, y: 1 / (1 + x * x))
 
 
 class Sinh(_Unary):
-    """sinh x;  derivative cosh x."""
+    """sinh x;  derivative cosh x.
+
+    Rules:
+        forward: out = sinh x
+        vjp: x̄ = g·cosh x
+        jvp: t·cosh x
+    """
     f, d = staticmethod(lambda xp, x: xp.sinh(x)), staticmethod(lambda xp, x, y: xp.cosh(x))
 
 
 class Cosh(_Unary):
-    """cosh x;  derivative sinh x."""
+    """cosh x;  derivative sinh x.
+
+    Rules:
+        forward: out = cosh x
+        vjp: x̄ = g·sinh x
+        jvp: t·sinh x
+    """
     f, d = staticmethod(lambda xp, x: xp.cosh(x)), staticmethod(lambda xp, x, y: xp.sinh(x))
 
 
 class Asinh(_Unary):
-    """arsinh x;  derivative 1/√(x² + 1)."""
+    """arsinh x;  derivative 1/√(x² + 1).
+
+    Rules:
+        forward: out = arsinh x
+        vjp: x̄ = g/√(x² + 1)
+        jvp: t/√(x² + 1)
+    """
     f = staticmethod(lambda xp, x: xp.arcsinh(x))
     d = staticmethod(lambda xp, x, y: 1 / xp.sqrt(x * x + 1))
 
 
 class Acosh(_Unary):
-    """arcosh x (x ≥ 1);  derivative 1/√(x² − 1) = 1/sinh y."""
+    """arcosh x (x ≥ 1);  derivative 1/√(x² − 1) = 1/sinh y.
+
+    Rules:
+        forward: out = arcosh x
+        vjp: x̄ = g/√(x² − 1)
+        jvp: t/√(x² − 1)
+    """
     f, d = staticmethod(lambda xp, x: xp.arccosh(x)), staticmethod(lambda xp, x, y: 1 / xp.sinh(y))
 
 
 class Atanh(_Unary):
-    """artanh x (|x| < 1);  derivative 1/(1 − x²)."""
+    """artanh x (|x| < 1);  derivative 1/(1 − x²).
+
+    Rules:
+        forward: out = artanh x
+        vjp: x̄ = g/(1 − x²)
+        jvp: t/(1 − x²)
+    """
     f, d = staticmethod(lambda xp, x: xp.arctanh(x)), staticmethod(lambda xp, x, y: 1 / (1 - x * x))
 
 
 class Log1p(_Unary):
-    """ln(1 + x), accurate for small x;  derivative 1/(1 + x)."""
+    """ln(1 + x), accurate for small x;  derivative 1/(1 + x).
+
+    Rules:
+        forward: out = ln(1 + x)
+        vjp: x̄ = g/(1 + x)
+        jvp: t/(1 + x)
+    """
     f, d = staticmethod(lambda xp, x: xp.log1p(x)), staticmethod(lambda xp, x, y: 1 / (1 + x))
 
 
 class Expm1(_Unary):
-    """e^x − 1, accurate for small x;  derivative e^x = y + 1."""
+    """e^x − 1, accurate for small x;  derivative e^x = y + 1.
+
+    Rules:
+        forward: out = e^x − 1
+        vjp: x̄ = g·(out + 1)
+        jvp: t·(out + 1)
+    """
     f, d = staticmethod(lambda xp, x: xp.expm1(x)), staticmethod(lambda xp, x, y: y + 1)
 
 
 class Log2(_Unary):
-    """log₂ x (exact at powers of two);  derivative 1/(x ln 2)."""
+    """log₂ x (exact at powers of two);  derivative 1/(x ln 2).
+
+    Rules:
+        forward: out = log₂ x
+        vjp: x̄ = g/(x ln 2)
+        jvp: t/(x ln 2)
+    """
     f = staticmethod(lambda xp, x: xp.log2(x))
     d = staticmethod(lambda xp, x, y: 1 / (x * math.log(2)))
 
 
 class Log10(_Unary):
-    """log₁₀ x (exact at powers of ten);  derivative 1/(x ln 10)."""
+    """log₁₀ x (exact at powers of ten);  derivative 1/(x ln 10).
+
+    Rules:
+        forward: out = log₁₀ x
+        vjp: x̄ = g/(x ln 10)
+        jvp: t/(x ln 10)
+    """
     f = staticmethod(lambda xp, x: xp.log10(x))
     d = staticmethod(lambda xp, x, y: 1 / (x * math.log(10)))
 
 
 class Exp2(_Unary):
-    """2^x (exact at integers);  derivative 2^x ln 2."""
+    """2^x (exact at integers);  derivative 2^x ln 2.
+
+    Rules:
+        forward: out = 2^x
+        vjp: x̄ = g·out·ln 2
+        jvp: t·out·ln 2
+    """
     f, d = staticmethod(lambda xp, x: xp.exp2(x)), staticmethod(lambda xp, x, y: y * math.log(2))
 
 
@@ -199,20 +295,38 @@ _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
 class Erf(_Unary):
-    """erf x = (2/√π)∫₀ˣ e^{−t²} dt;  derivative (2/√π)e^{−x²}."""
+    """erf x = (2/√π)∫₀ˣ e^{−t²} dt;  derivative (2/√π)e^{−x²}.
+
+    Rules:
+        forward: out = erf x
+        vjp: x̄ = g·(2/√π)e^(−x²)
+        jvp: t·(2/√π)e^(−x²)
+    """
     f = staticmethod(lambda xp, x: erf_and_erfc(xp, x)[0])
     d = staticmethod(lambda xp, x, y: _TWO_OVER_SQRT_PI * xp.exp(-x * x))
 
 
 class Erfc(_Unary):
-    """erfc x = 1 − erf x, accurate for large x;  derivative −(2/√π)e^{−x²}."""
+    """erfc x = 1 − erf x, accurate for large x;  derivative −(2/√π)e^{−x²}.
+
+    Rules:
+        forward: out = erfc x = 1 − erf x
+        vjp: x̄ = −g·(2/√π)e^(−x²)
+        jvp: −t·(2/√π)e^(−x²)
+    """
     f = staticmethod(lambda xp, x: erf_and_erfc(xp, x)[1])
     d = staticmethod(lambda xp, x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x))
 
 
 class GeluExact(_Unary):
     """GELU x = x·Φ(x) = ½x·erfc(−x/√2) (PyTorch's default, approximate='none');
-    derivative Φ(x) + x·φ(x), φ the standard normal density."""
+    derivative Φ(x) + x·φ(x), φ the standard normal density.
+
+    Rules:
+        forward: out = x·Φ(x)
+        vjp: x̄ = g·(Φ(x) + x·φ(x))
+        jvp: t·(Φ(x) + x·φ(x))
+    """
     f = staticmethod(lambda xp, x: 0.5 * x * erf_and_erfc(xp, -x * (1 / math.sqrt(2)))[1])
     d = staticmethod(lambda xp, x, y: 0.5 * erf_and_erfc(xp, -x * (1 / math.sqrt(2)))[1]
                      + x * xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi)))
@@ -237,28 +351,58 @@ class _Step(Op, register=False):
 
 
 class Sign(_Step):
-    """sign x ∈ {−1, 0, 1} (0 for NaN, as PyTorch)."""
+    """sign x ∈ {−1, 0, 1} (0 for NaN, as PyTorch).
+
+    Rules:
+        forward: out = sign x
+        vjp: x̄ = 0
+        jvp: 0
+    """
     f = staticmethod(lambda xp, x: xp.where(xp.isnan(x), 0, xp.sign(x)).astype(x.dtype)
                      if x.dtype.kind == "f" else x.copy() if x.dtype.kind == "b" else xp.sign(x))
 
 
 class Floor(_Step):
-    """⌊x⌋."""
+    """⌊x⌋.
+
+    Rules:
+        forward: out = ⌊x⌋
+        vjp: x̄ = 0
+        jvp: 0
+    """
     f = staticmethod(lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy())
 
 
 class Ceil(_Step):
-    """⌈x⌉."""
+    """⌈x⌉.
+
+    Rules:
+        forward: out = ⌈x⌉
+        vjp: x̄ = 0
+        jvp: 0
+    """
     f = staticmethod(lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy())
 
 
 class Trunc(_Step):
-    """x rounded towards 0."""
+    """x rounded towards 0.
+
+    Rules:
+        forward: out = x rounded towards 0
+        vjp: x̄ = 0
+        jvp: 0
+    """
     f = staticmethod(lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy())
 
 
 class Round(_Step):
-    """x rounded to ``decimals`` places, halves to even (as NumPy and PyTorch)."""
+    """x rounded to ``decimals`` places, halves to even (as NumPy and PyTorch).
+
+    Rules:
+        forward: out = x rounded to decimals places
+        vjp: x̄ = 0
+        jvp: 0
+    """
     f = staticmethod(lambda xp, x, decimals=0: xp.round(x, decimals))
 
 
@@ -291,20 +435,38 @@ class _Remainder(Op, register=False):
 
 
 class Fmod(_Remainder):
-    """C's fmod (PyTorch's torch.fmod): the remainder has the sign of x."""
+    """C's fmod (PyTorch's torch.fmod): the remainder has the sign of x.
+
+    Rules:
+        forward: out = x − trunc(x/y)·y
+        vjp: x̄ = g;  ȳ = −g·trunc(x/y)
+        jvp: t_x − t_y·trunc(x/y)
+    """
     f = staticmethod(lambda xp, x, y: xp.fmod(x, y))
     quotient = staticmethod(lambda xp, x, y: xp.trunc(x / y))
 
 
 class Remainder(_Remainder):
-    """Python's % (PyTorch's torch.remainder): the remainder has the sign of y."""
+    """Python's % (PyTorch's torch.remainder): the remainder has the sign of y.
+
+    Rules:
+        forward: out = x − ⌊x/y⌋·y
+        vjp: x̄ = g;  ȳ = −g·⌊x/y⌋
+        jvp: t_x − t_y·⌊x/y⌋
+    """
     f = staticmethod(lambda xp, x, y: xp.remainder(x, y))
     quotient = staticmethod(lambda xp, x, y: xp.floor_divide(x, y))  # 7 // −inf is −1
 
 
 class LogAddExp(Op):
     """log(e^x + e^y) (NumPy's logaddexp: exact at ±inf, where a log-sum-exp of the pair is
-    not);  ∂/∂x = 1/(1 + e^{y−x}) = σ(x − y),  ∂/∂y = σ(y − x)."""
+    not);  ∂/∂x = 1/(1 + e^{y−x}) = σ(x − y),  ∂/∂y = σ(y − x).
+
+    Rules:
+        forward: out = ln(e^x + e^y)
+        vjp: x̄ = g·σ(x − y);  ȳ = g·σ(y − x)
+        jvp: t_x·σ(x − y) + t_y·σ(y − x)
+    """
 
     def forward(self, x, y):
         if x.dtype is not y.dtype:
@@ -329,7 +491,13 @@ class LogAddExp(Op):
 
 
 class Atan2(Op):
-    """atan2(y, x), the angle of (x, y);  ∂/∂y = x/(x² + y²),  ∂/∂x = −y/(x² + y²)."""
+    """atan2(y, x), the angle of (x, y);  ∂/∂y = x/(x² + y²),  ∂/∂x = −y/(x² + y²).
+
+    Rules:
+        forward: out = atan2(y, x)
+        vjp: ȳ = g·x/(x² + y²);  x̄ = −g·y/(x² + y²)
+        jvp: (x·t_y − y·t_x)/(x² + y²)
+    """
 
     def forward(self, y, x):
         if x.dtype is not y.dtype:

@@ -16,6 +16,11 @@ class Normalize(Op):
 
     With σ̃ = √(var + ε) and means over ``axes``:
     reverse ḡ_x = (g − mean(g) − x̂·mean(g·x̂))/σ̃, forward ẋ̂ = (ẋ − mean(ẋ) − x̂·mean(x̂·ẋ))/σ̃.
+
+    Rules:
+        forward: out = x̂ = (x − mean x)/σ̃,  σ̃ = √(var x + ε) over axes
+        vjp: x̄ = (g − mean g − x̂·mean(g·x̂))/σ̃
+        jvp: (t − mean t − x̂·mean(x̂·t))/σ̃
     """
 
     def forward(self, x, *, axes, eps):

@@ -32,6 +32,13 @@ class Lstm(Op):
     (4H, H); ``h0``, ``c0`` are (N, H). The single output is the state trajectory
     (T, N, 2H) = [h_t, c_t] per step: the layer's outputs and its final (h_n, c_n) are slices.
     Reverse mode is backpropagation through time; forward mode carries (ḣ_t, ċ_t) along.
+
+    Rules:
+        forward: out_t = [h_t, c_t]:  c_t = f⊙c_{t−1} + i⊙g,  h_t = o⊙tanh c_t  (gates from xw_t +
+            h_{t−1}·W_hhᵀ)
+        vjp: backpropagation through time:  x̄w_t, W̄_hh, h̄0, c̄0 from the adjoints of (h_t, c_t), last step
+            first
+        jvp: (ḣ_t, ċ_t) carried forward through the same recurrence
     """
 
     def forward(self, xw, w_hh, h0, c0):
@@ -129,6 +136,11 @@ class Gru(Op):
     ``h0`` (N, H) and ``b_hh`` (3H,) is optional (it stays apart from b_ih because b_hn sits
     inside r ⊙ (·)). The output is the hidden trajectory (T, N, H). One node for the whole
     sequence, for the reason the Lstm gives; reverse mode is backpropagation through time.
+
+    Rules:
+        forward: out_t = h_t = n + z⊙(h_{t−1} − n),  n = tanh(xw_n + r⊙hw_n)
+        vjp: backpropagation through time:  x̄w_t, W̄_hh, h̄0, b̄_hh from the adjoints of h_t, last step first
+        jvp: ḣ_t carried forward through the same recurrence
     """
 
     def forward(self, xw, w_hh, h0, b_hh=None):

@@ -16,7 +16,13 @@ def _reshape_kept(y: Any, x_ndim: int, axis: Any, keepdims: bool, xp: Any) -> An
 
 
 class Sum(Op):
-    """Σ over ``axis`` (all axes when None)."""
+    """Σ over ``axis`` (all axes when None).
+
+    Rules:
+        forward: out = Σ x over axis
+        vjp: x̄ = g broadcast back to x's shape
+        jvp: Σ t over axis
+    """
 
     def forward(self, x, *, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -32,7 +38,13 @@ class Sum(Op):
 
 
 class Max(Op):
-    """max over ``axis``; tied maxima share the gradient equally."""
+    """max over ``axis``; tied maxima share the gradient equally.
+
+    Rules:
+        forward: out = max x over axis
+        vjp: x̄ = g at the maxima (shared equally at ties)
+        jvp: t at the maxima (averaged at ties)
+    """
 
     def forward(self, x, *, axis=None, keepdims=False):
         xp = self.xp
@@ -74,7 +86,13 @@ def logsumexp_and_softmax(xp: Any, x: Any, axis: Any, finite_shift: bool = True
 
 
 class LogSumExp(Op):
-    """log Σ e^x = m + log Σ e^(x−m), m = max x (never overflows);  gradient softmax(x)."""
+    """log Σ e^x = m + log Σ e^(x−m), m = max x (never overflows);  gradient softmax(x).
+
+    Rules:
+        forward: out = ln Σ e^x = m + ln Σ e^(x − m),  m = max x
+        vjp: x̄ = g·softmax(x)
+        jvp: Σ softmax(x)·t
+    """
 
     def forward(self, x, *, axis=None, keepdims=False):
         xp = self.xp
@@ -104,6 +122,11 @@ class SoftmaxCrossEntropy(Op):
     instead of about ten, and the gradient is simply (softmax(z) − onehot(t))·g (÷ rows for
     the mean). ``target`` holds integer class indices of shape z.shape[:-1] (not
     differentiated).
+
+    Rules:
+        forward: out = logsumexp(z) − z_target per row (their mean with mean=True)
+        vjp: z̄ = g·(softmax(z) − onehot(target))  (÷ rows for the mean)
+        jvp: Σ (softmax(z) − onehot(target))·t  (÷ rows for the mean)
     """
 
     def forward(self, z, *, target, mean=False):

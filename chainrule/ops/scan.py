@@ -34,7 +34,13 @@ def _exclusive_cumprod(xp: Any, a: Any) -> Any:
 
 class Prod(Op):
     """Π over ``axis`` (all axes when None);  ∂/∂x_i = Π_{j≠i} x_j, exact where some x_j = 0
-    (products of the factors left and right of i, never out/x_i)."""
+    (products of the factors left and right of i, never out/x_i).
+
+    Rules:
+        forward: out = Π x over axis
+        vjp: x̄ᵢ = g·Π_{j≠i} xⱼ
+        jvp: Σᵢ tᵢ·Π_{j≠i} xⱼ
+    """
 
     def forward(self, x, *, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -60,7 +66,13 @@ class Prod(Op):
 
 
 class Cumsum(Op):
-    """Running sum along ``axis``;  the reverse rule is the running sum from the end."""
+    """Running sum along ``axis``;  the reverse rule is the running sum from the end.
+
+    Rules:
+        forward: outᵢ = Σ_{j≤i} xⱼ
+        vjp: x̄ = running sum of g from the end
+        jvp: running sum of t
+    """
 
     def forward(self, x, *, axis):
         self.axis = axis
@@ -78,6 +90,11 @@ class Cumprod(Op):
 
     Before the first zero (at z) that is y_i/x_k; at z it is the running product with x_z
     replaced by 1; after z it is 0 (as PyTorch, exact at zeros).
+
+    Rules:
+        forward: outᵢ = Π_{j≤i} xⱼ
+        vjp: x̄ₖ = Σ_{i≥k} gᵢ·Π_{j≤i, j≠k} xⱼ
+        jvp: Σ_{k≤i} tₖ·Π_{j≤i, j≠k} xⱼ
     """
 
     def forward(self, x, *, axis):
@@ -122,7 +139,13 @@ def along(xp: Any, index: Any, axis: int) -> tuple:
 
 class Cummax(Op):
     """Running maximum along ``axis``; each gradient goes to the element that was the maximum
-    (running minimum as −cummax(−x))."""
+    (running minimum as −cummax(−x)).
+
+    Rules:
+        forward: outᵢ = max_{j≤i} xⱼ
+        vjp: x̄ₖ = Σ of the gᵢ whose running maximum is xₖ
+        jvp: t at each running maximum
+    """
 
     def forward(self, x, *, axis):
         xp = self.xp
@@ -142,7 +165,13 @@ class Cummax(Op):
 
 class LogCumSumExp(Op):
     """log Σ_{j ≤ i} e^{x_j} along ``axis``, a running logaddexp (never overflows);
-    ∂y_i/∂x_k = e^{x_k − y_i}, summed in log space split by the sign of g (as PyTorch)."""
+    ∂y_i/∂x_k = e^{x_k − y_i}, summed in log space split by the sign of g (as PyTorch).
+
+    Rules:
+        forward: outᵢ = ln Σ_{j≤i} e^(xⱼ)
+        vjp: x̄ₖ = Σ_{i≥k} gᵢ·e^(xₖ − outᵢ)
+        jvp: Σ_{k≤i} tₖ·e^(xₖ − outᵢ)
+    """
 
     def forward(self, x, *, axis):
         y = accumulate("logaddexp", x, axis)

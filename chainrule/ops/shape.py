@@ -11,7 +11,13 @@ from .base import Op, common_dtype
 
 
 class Reshape(Op):
-    """x viewed with a new shape."""
+    """x viewed with a new shape.
+
+    Rules:
+        forward: out = x viewed with a new shape
+        vjp: x̄ = g reshaped to x's shape
+        jvp: t reshaped
+    """
 
     def forward(self, x, *, shape):
         self.in_shape, self.shape = x.shape, shape
@@ -25,7 +31,13 @@ class Reshape(Op):
 
 
 class Transpose(Op):
-    """Axes permuted by ``axes`` (reversed when None)."""
+    """Axes permuted by ``axes`` (reversed when None).
+
+    Rules:
+        forward: out = x with axes permuted
+        vjp: x̄ = g with the inverse permutation
+        jvp: t permuted
+    """
 
     def forward(self, x, *, axes=None):
         self.axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(axes)
@@ -39,7 +51,13 @@ class Transpose(Op):
 
 
 class BroadcastTo(Op):
-    """x broadcast to ``shape``; the engine sums the gradient back to x's shape."""
+    """x broadcast to ``shape``; the engine sums the gradient back to x's shape.
+
+    Rules:
+        forward: out = x broadcast to shape
+        vjp: x̄ = g summed back to x's shape
+        jvp: t broadcast
+    """
 
     def forward(self, x, *, shape):
         self.shape = shape
@@ -53,7 +71,13 @@ class BroadcastTo(Op):
 
 
 class Concatenate(Op):
-    """Inputs joined along ``axis``; the gradient is split back at the same offsets."""
+    """Inputs joined along ``axis``; the gradient is split back at the same offsets.
+
+    Rules:
+        forward: out = [x₁, x₂, …] along axis
+        vjp: x̄ᵢ = g's slice at xᵢ's offsets
+        jvp: [t₁, t₂, …] along axis
+    """
 
     def forward(self, *xs, axis=0):
         if len({x.dtype for x in xs}) > 1:  # PyTorch's dtype: int32 with float32 is float32
@@ -110,7 +134,13 @@ class Scatter:
 
 
 class GetItem(Op):
-    """x[index] with basic or integer-array indexing; gradients scatter-add at repeats."""
+    """x[index] with basic or integer-array indexing; gradients scatter-add at repeats.
+
+    Rules:
+        forward: out = x[index]
+        vjp: x̄ = g scatter-added at index (zeros elsewhere)
+        jvp: t[index]
+    """
 
     def forward(self, x, *, index):
         self.shape, self.index = x.shape, index
@@ -124,7 +154,13 @@ class GetItem(Op):
 
 
 class Pad(Op):
-    """x padded with a constant; ``pad_width`` as in ``numpy.pad``."""
+    """x padded with a constant; ``pad_width`` as in ``numpy.pad``.
+
+    Rules:
+        forward: out = x padded with a constant
+        vjp: x̄ = g with the padding cut off
+        jvp: t padded with 0
+    """
 
     def forward(self, x, *, pad_width, value=0.0):
         pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))

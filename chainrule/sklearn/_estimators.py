@@ -212,7 +212,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         loss: "squared_error" or "poisson".
         hidden_layer_sizes: units per hidden layer.
         activation: "relu", "tanh", "logistic" or "identity".
-        **kwargs: the other hyperparameters of :class:`MLPClassifier`, same names and defaults.
+
+    The other hyperparameters are those of :class:`MLPClassifier`, same names and defaults.
 
     >>> import numpy as np
     >>> rng = np.random.RandomState(0)

@@ -54,10 +54,13 @@ def lr_find(model: Any, loss_fn: Any, optimizer: Any, train: Any, *, start_lr: f
     the test leaves no trace on the training that follows.
 
     Args:
-        model, loss_fn, optimizer: as for :func:`fit`.
+        model: as for :func:`fit`.
+        loss_fn: as for :func:`fit`.
+        optimizer: as for :func:`fit`.
         train: a DataLoader or ``(X, y)`` arrays (batched with ``batch_size``, shuffled with
             ``rng``).
-        start_lr, end_lr: the range (0 < start_lr < end_lr).
+        start_lr: the range's start (0 < start_lr < end_lr).
+        end_lr: the range's end.
         num_iter: steps.
         smooth: the weight of the newest loss in the moving average (fastai's 1 − β).
         diverge: stop once the smoothed loss exceeds this multiple of its best.

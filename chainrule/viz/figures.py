@@ -97,7 +97,9 @@ def sigmoid_loss_surfaces(x: Any, y: Any, w_range: tuple[float, float] = (-6.0, 
     Args:
         x: the inputs, shape (m,) (one feature).
         y: the 0/1 targets, shape (m,).
-        w_range, b_range: the grid's extent; n: points per side.
+        w_range: the grid's extent in the weight w.
+        b_range: the grid's extent in the bias b.
+        n: points per side.
 
     Returns:
         :class:`LossSurfaces`.

@@ -176,7 +176,8 @@ def plot_perceptron_trick(frames: Sequence[TrickFrame], X: Any, y: Any, out: str
 
     Args:
         frames: from :func:`~chainrule.viz.figures.perceptron_trick_frames`.
-        X, y: the points and their 0/1 labels.
+        X: the points.
+        y: their 0/1 labels.
         out: the folder for ``trick_000.png``, ... and ``perceptron_trick.gif``.
         gif: also write the GIF.
         fps: GIF frames per second.
