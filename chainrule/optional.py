@@ -26,6 +26,8 @@ EXTRAS = {
               "categories (pandas, scikit-learn)",
     "distributed": "data-parallel training over MPI (mpi4py and the mpich wheel)",
     "symbolic": "symbolic derivatives in chainrule.explain.differentiate (sympy)",
+    "playground": "chainrule playground: a local web page that trains a network live "
+                  "(starlette, uvicorn)",
 }
 
 

@@ -247,6 +247,7 @@ def create_app(sessions: Sessions | None = None, allowed_hosts: tuple[str, ...] 
     R = routing.Route
     app = apps.Starlette(routes=[
         R("/", guard(page)), R("/static/{name}", guard(static)),
+        R("/favicon.ico", lambda request: Response(status_code=204)),
         R("/api/options", guard(get_options)), R("/api/state", guard(state)),
         R("/api/frame", guard(frame)), R("/api/events", guard(events)),
         R("/api/config", guard(configure), methods=["POST"]),
