@@ -137,7 +137,7 @@ def create_app(sessions: Sessions | None = None, allowed_hosts: tuple[str, ...] 
     middleware = require("starlette.middleware", "playground", what)
     trusted = require("starlette.middleware.trustedhost", "playground", what)
     concurrency = require("starlette.concurrency", "playground", what)
-    sessions = sessions or Sessions()
+    sessions = Sessions() if sessions is None else sessions
     JSON, Response = responses.JSONResponse, responses.Response
     threadpool = concurrency.run_in_threadpool
 
@@ -183,7 +183,8 @@ def create_app(sessions: Sessions | None = None, allowed_hosts: tuple[str, ...] 
         return JSON(session.state())
 
     async def frame(request: Any) -> Any:
-        return JSON(session_of(request, create=False).frame)
+        session = await threadpool(session_of, request)
+        return JSON(session.frame)
 
     async def configure(request: Any) -> Any:
         body = await json_body(request)

@@ -301,9 +301,8 @@ class Session:
                 "grid": {"size": GRID, "lo": self._grid["lo"], "hi": self._grid["hi"]},
                 "boundary": _boundary(p),
                 "hidden": [_unit_pictures(h, self.config.activation) for h in hidden],
-                "weights": [{"w": np.round(np.asarray(m.weight.data, dtype=np.float64), 4).tolist(),
-                             "b": None if m.bias is None else
-                             np.round(np.asarray(m.bias.data, dtype=np.float64), 4).tolist()}
+                "weights": [{"w": _finite(m.weight.data), "b": None if m.bias is None
+                             else _finite(m.bias.data)}
                             for m in model.layers if isinstance(m, Linear)],
                 "problem": self.problem,
             }
@@ -336,9 +335,16 @@ def _num(v: float) -> float | None:
     return float(f"{v:.5g}") if np.isfinite(v) else None
 
 
+def _finite(a: Any) -> list[Any]:
+    """An array as JSON-able lists, four decimals; NaN (a diverged network) as 0."""
+    return np.round(np.nan_to_num(np.asarray(a, dtype=np.float64), nan=0.0, posinf=1e300,
+                                  neginf=-1e300), 4).tolist()
+
+
 def _boundary(p: np.ndarray) -> dict[str, Any]:
     """The heat map: P(class 1) per cell in hundredths (binary), else the likeliest class and
-    its probability in hundredths."""
+    its probability in hundredths (NaN, from a diverged network, as even odds)."""
+    p = np.nan_to_num(p, nan=1.0 / p.shape[1])
     if p.shape[1] == 2:
         return {"kind": "binary", "p": np.rint(p[:, 1] * 100).astype(int).tolist()}
     return {"kind": "multiclass", "cls": p.argmax(axis=1).tolist(),
