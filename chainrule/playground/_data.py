@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..data import (
-    Features, TabularData, encode_classes, load_dataset, read_csv, train_test_split,
+    Features, Standardizer, TabularData, encode_classes, load_dataset, read_csv,
+    train_test_split,
 )
 from ..errors import ChainruleError, DataError
 from ..models import SavedModel
@@ -105,9 +106,12 @@ def prepare(data: TabularData, name: str, test_fraction: float, seed: int,
     stratify = y if counts.min() >= 2 else None
     tr, te, _, _ = train_test_split(rows, y, test_size=test_fraction, rng=seed, stratify=stratify)
     tr, te = np.sort(tr[:, 0]), np.sort(te[:, 0])
+    # The features are complete numbers (checked above): a plain standardization, fitted on
+    # the training rows (Features.fit would bring in scikit-learn's column machinery).
+    scaler = Standardizer().fit(data.X[tr])
     saved = SavedModel(None, "<playground>", task, list(data.features), data.target_name,
                        classes, None, None, 0.0, 1.0,
-                       Features.fit(data.table, data.features, rows=tr, standardize=True))
+                       Features.from_standardizer(data.features, scaler.mean_, scaler.scale_))
     return Points(name, data, task, classes, y, tr, te, saved, data.X,
                   saved.preprocessing.transform(data.table), csv)
 

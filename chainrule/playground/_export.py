@@ -59,7 +59,7 @@ import sys
 import numpy as np
 
 from chainrule import io, manual_seed, optim
-from chainrule.data import Features, encode_classes, load_dataset, train_test_split
+from chainrule.data import Features, Standardizer, encode_classes, load_dataset, train_test_split
 from chainrule.models import MLP, SavedModel
 from chainrule.train import fit
 
@@ -75,7 +75,8 @@ stratify = y if np.bincount(y).min() >= 2 else None
 train, test, _, _ = train_test_split(rows, y, test_size={test_fraction}, rng=SEED, stratify=stratify)
 train, test = np.sort(train[:, 0]), np.sort(test[:, 0])
 # Inputs standardized with the training rows' mean and standard deviation
-features = Features.fit(data.table, data.features, rows=train, standardize=True)
+scaler = Standardizer().fit(data.X[train])
+features = Features.from_standardizer(data.features, scaler.mean_, scaler.scale_)
 X = features.transform(data.table)
 target = y.astype(np.float32) if task == "binary" else y
 
