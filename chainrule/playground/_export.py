@@ -138,8 +138,8 @@ def formulas(session: Session, index: int) -> dict[str, Any]:
     target = ([float(pts.y[row])] if pts.task == "binary"
               else np.eye(len(pts.classes))[pts.y[row]].tolist())
     loss = "log" if session.config.objective == "cross_entropy" else "squared"
-    about = {"row": row, "raw": [float(f"{v:.6g}") for v in pts.X[row]], "label": str(pts.classes[pts.y[row]]),
-             "features": pts.data.features}
+    about = {"row": row, "raw": [float(f"{v:.6g}") for v in pts.X[row]],
+             "label": str(pts.classes[pts.y[row]]), "features": pts.data.features}
     try:
         with session.lock:
             trace = backprop_trace(session.model, x, target, lr=session.config.lr, loss=loss)

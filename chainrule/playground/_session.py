@@ -77,8 +77,8 @@ class Session:
         config: its settings (defaults: :class:`~chainrule.playground.Config`).
 
     >>> s = Session("doc", Config(hidden=[3], batch_size=50))
-    >>> s.step(); s.wait_idle(); s.frame["batches"]
-    1
+    >>> s.step(); s.wait_idle(), s.frame["batches"]
+    (True, 1)
     >>> s.close()
     """
 
