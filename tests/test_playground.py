@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,13 @@ import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
-try:  # Starlette's test client runs on httpx2 (1.x), or httpx (older releases)
+try:  # Starlette's test client runs on httpx2 (1.x, Python >= 3.11), or httpx (older releases)
     import httpx2 as httpx
 except ImportError:
     httpx = pytest.importorskip("httpx")
-
-from starlette.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # Starlette 1.x on httpx alone says it prefers httpx2
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from chainrule.cli import main  # noqa: E402
 from chainrule.io import load_model  # noqa: E402
