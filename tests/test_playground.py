@@ -350,6 +350,7 @@ def test_the_stream_sends_state_and_frames_and_a_closed_tab_stops_training():
             while session.running:
                 assert time.monotonic() < end, "training went on after the page left"
                 time.sleep(0.05)
+            assert session.wait_idle()  # (the batch in flight ends)
             batches = session.batches
             time.sleep(0.3)
             assert session.batches == batches

@@ -57,7 +57,7 @@ def frames(page):
 def settle(page, selector, value):
     """Set a setting the way a person does (type, then leave the field)."""
     page.fill(selector, value)
-    page.dispatch_event(selector, "change")
+    page.press(selector, "Tab")
 
 
 def test_train_upload_export_in_a_real_browser(browser, tmp_path):
@@ -73,7 +73,7 @@ def test_train_upload_export_in_a_real_browser(browser, tmp_path):
         page.select_option("#activation", "sigmoid")
         settle(page, "#hidden", "6")
         settle(page, "#lr", "0.1")
-        page.wait_for_function("document.getElementById('hidden').value === '6' && "
+        page.wait_for_function("document.body.dataset.pending === '0' && "
                                "document.getElementById('batches').textContent === '0'",
                                timeout=WAIT)
         session = app.state.sessions.get(page.evaluate("sid"), create=False)

@@ -88,7 +88,8 @@ class Session:
         self.running = False
         self.problem: str | None = None
         self._cond = threading.Condition()
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()     # the model's: held for a batch, a frame, an export
+        self._ops = threading.RLock()     # one change of state at a time (page requests race)
         self._held = self._busy = False   # the worker holds the lock / is taking a batch
         self._drawn = 0.0                 # when the last frame was drawn (time.monotonic)
         self._permits = 0
@@ -148,66 +149,75 @@ class Session:
 
     def configure(self, raw: Any) -> None:
         """New settings (a dict of some of :class:`Config`'s fields): a new network."""
-        config = Config.from_json(raw, self.config)
-        self._halt()
-        old = self.config
-        self.config = config
-        try:
-            if self._upload is not None and config.test_fraction != old.test_fraction:
-                u = self._upload
-                self._upload = uploaded(u.csv.encode(), u.name, config.test_fraction, config.seed)
-            self._build()
-        except ChainruleError:
-            self.config = old
-            self._build()
-            raise
+        with self._ops:
+            config = Config.from_json(raw, self.config)
+            self._halt()
+            old = self.config
+            self.config = config
+            try:
+                if self._upload is not None and (config.test_fraction, config.seed) != (
+                        old.test_fraction, old.seed):  # a new split of the uploaded rows
+                    u = self._upload
+                    self._upload = uploaded(u.csv.encode(), u.name, config.test_fraction,
+                                            config.seed)
+                self._build()
+            except ChainruleError:
+                self.config = old
+                self._build()
+                raise
 
     def upload(self, body: bytes, name: str) -> None:
         """Train on an uploaded CSV from now on (see :func:`~chainrule.playground._data.uploaded`)."""
-        points = uploaded(body, name, self.config.test_fraction, self.config.seed)
-        self._halt()
-        self._upload = points
-        self.config.dataset = UPLOAD
-        self._build()
+        with self._ops:
+            points = uploaded(body, name, self.config.test_fraction, self.config.seed)
+            self._halt()
+            self._upload = points
+            self.config.dataset = UPLOAD
+            self._build()
 
     # --- play, pause, step, reset ----------------------------------------------------------
 
     def control(self, action: str) -> None:
         """``"play"``, ``"pause"``, ``"step"`` (one batch) or ``"reset"`` (new weights)."""
-        if action == "reset":
-            self._halt()
-            self._build()
-            return
         if action not in ACTIONS:
             raise ConfigError(f"Invalid action: {action!r} (expected one of "
                               f"{', '.join(ACTIONS)}) in the playground")
-        if self.problem is not None and action != "pause":
-            raise StateError(f"training stopped: {self.problem}; change the settings or reset")
-        {"play": self.play, "pause": self.pause, "step": self.step}[action]()
+        with self._ops:
+            if action == "reset":
+                self._halt()
+                self._build()
+                return
+            if self.problem is not None and action != "pause":
+                raise StateError(f"training stopped: {self.problem}; change the settings or "
+                                 "reset")
+            {"play": self.play, "pause": self.pause, "step": self.step}[action]()
 
     def play(self) -> None:
         """Train batch after batch until paused."""
-        self._ensure_worker()
-        with self._cond:
-            self.running = True
-            self._cond.notify_all()
-        self.publish()
+        with self._ops:
+            self._ensure_worker()
+            with self._cond:
+                self.running = True
+                self._cond.notify_all()
+            self.publish()
 
     def pause(self) -> None:
         """Stop after the current batch (the closed page's stream pauses too)."""
-        with self._cond:
-            self.running = False
-            self._permits = 0
-            self._cond.notify_all()
-        self.publish()
+        with self._ops:
+            with self._cond:
+                self.running = False
+                self._permits = 0
+                self._cond.notify_all()
+            self.publish()
 
     def step(self) -> None:
         """Train one batch, then wait."""
-        self._ensure_worker()
-        with self._cond:
-            self.running = False
-            self._permits += 1
-            self._cond.notify_all()
+        with self._ops:
+            self._ensure_worker()
+            with self._cond:
+                self.running = False
+                self._permits += 1
+                self._cond.notify_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until granted steps are taken (or the worker ended); True if it is idle."""
@@ -222,7 +232,8 @@ class Session:
 
     def close(self) -> None:
         """Stop the worker for good."""
-        self._halt()
+        with self._ops:
+            self._halt()
 
     def _ensure_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():

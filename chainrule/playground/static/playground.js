@@ -22,15 +22,28 @@ function showError(message) {
   box.hidden = false;
 }
 
-async function api(path, body, headers) {
+// Requests go one after another, in the order of the events that made them (a setting's
+// change, fired when its field loses focus, reaches the server before the click on Play).
+let queue = Promise.resolve();
+function api(path, body, headers) {
+  const result = queue.then(() => request(path, body, headers));
+  queue = result.catch(() => {});
+  return result;
+}
+
+async function request(path, body, headers) {
   const init = body === undefined ? {} : {method: "POST", body: body,
     headers: headers || {"Content-Type": "application/json"}};
   let response;
+  const pending = document.body.dataset;   // requests in flight (tests wait for 0)
+  pending.pending = String(Number(pending.pending || 0) + 1);
   try {
     response = await fetch(`${path}${path.includes("?") ? "&" : "?"}sid=${sid}`, init);
   } catch (err) {
     showError(`The playground's server cannot be reached (${err.message}); is it still running?`);
     throw err;
+  } finally {
+    pending.pending = String(Number(pending.pending) - 1);
   }
   const data = await response.json().catch(() => ({error: `HTTP ${response.status}`}));
   if (!response.ok) {
