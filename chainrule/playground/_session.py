@@ -68,6 +68,10 @@ class _Gate(Callback):
             s._held = s._busy = False
             s.lock.release()
 
+    def on_epoch_end(self, state: Any) -> None:
+        with self.session.lock:  # a point on the loss curves at every epoch, between frames
+            self.session._losses()
+
 
 class Session:
     """A page's data, network and training state.
@@ -297,10 +301,7 @@ class Session:
                 pred = model.predict(self.points.inputs)
             finally:
                 model.train(was)
-            train = evaluate(model, self.loss_fn, self.train_xy, metrics=())["loss"]
-            test = evaluate(model, self.loss_fn, self.test_xy, metrics=())["loss"]
-            epoch = self.batches / self.batches_per_epoch
-            self._curve(epoch, train, test)
+            epoch, train, test = self._losses()
             pts = self.points
             frame = {
                 "sid": self.sid, "data_version": self.data_version, "running": self.running,
@@ -320,6 +321,14 @@ class Session:
             self.frame = frame
             self._drawn = time.monotonic()
             self.version += 1
+
+    def _losses(self) -> tuple[float, float, float]:
+        """The epoch and the training and test losses now, added to the curves."""
+        train = evaluate(self.model, self.loss_fn, self.train_xy, metrics=())["loss"]
+        test = evaluate(self.model, self.loss_fn, self.test_xy, metrics=())["loss"]
+        epoch = self.batches / self.batches_per_epoch
+        self._curve(epoch, train, test)
+        return epoch, train, test
 
     def _curve(self, epoch: float, train: float, test: float) -> None:
         c = self.curves
