@@ -28,6 +28,8 @@ EXTRAS = {
     "symbolic": "symbolic derivatives in chainrule.explain.differentiate (sympy)",
     "docs": "the documentation site from a clone of the repository: `make docs` (mkdocs, "
             "mkdocs-material, mkdocstrings)",
+    "playground": "chainrule playground: a local web page that trains a network live "
+                  "(starlette, uvicorn)",
 }
 
 

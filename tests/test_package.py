@@ -83,6 +83,9 @@ ENABLES = {
     "plot": "import chainrule.viz as v; "
             "v.plot_history({'run': {'epoch': [1, 2], 'loss': [1.0, 0.5]}}, 'loss.png', keys=('loss',))",
     "progress": "import tqdm.auto",
+    "playground": "from importlib import resources; from chainrule.playground import create_app; "
+                  "assert resources.files('chainrule.playground').joinpath('static', "
+                  "'playground.js').is_file(); create_app()",
     "mnist": "from chainrule.data import mnist; assert mnist.mnist_store_path().exists()",
     "onnx": "import chainrule as cr, numpy as np, onnxruntime; from chainrule import nn; "
             "cr.onnx.export(nn.Linear(2, 1), np.zeros((1, 2), np.float32), 'm.onnx')",

@@ -3,7 +3,8 @@
 Subcommands: ``train`` (a CSV file or a bundled data set → a model file and a report
 folder), ``predict``, ``evaluate``, ``export`` (ONNX with the preprocessing), ``gradcheck``
 (a saved model, or every registered primitive, against finite differences in both AD modes),
-``explain`` (one backprop step by hand, notes §4, backpropagation), ``demo`` and ``info``.
+``explain`` (one backprop step by hand, notes §4, backpropagation), ``demo``, ``info`` and
+``playground`` (a local web page that trains a network live).
 
 Argument parsing (:mod:`chainrule.cli._parser`) and short command functions over library
 calls (:mod:`chainrule.cli._commands`), nothing more.

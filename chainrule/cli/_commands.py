@@ -219,6 +219,8 @@ EXTRAS = [  # (distribution, module, what it adds)
     ("onnx", "onnx", "ONNX export"),
     ("onnxruntime", "onnxruntime", "checking ONNX files"),
     ("zarr", "zarr", "MNIST"),
+    ("starlette", "starlette", "chainrule playground"),
+    ("uvicorn", "uvicorn", "chainrule playground's server"),
     ("cupy", "cupy", "GPU arrays"),
     ("torch", "torch", "reference tests and benchmarks"),
 ]

@@ -16,6 +16,7 @@ from ..validate import check_number
 from ._commands import (
     cmd_demo, cmd_evaluate, cmd_explain, cmd_export, cmd_gradcheck, cmd_info, cmd_predict,
 )
+from ._playground import add_playground
 from ._train import OPTIMIZERS, PARTIAL, cmd_train
 
 __all__ = ["build_parser"]
@@ -46,6 +47,7 @@ _fraction = _number(float, "in [0, 1)", "number", low=0, high=1, high_open=True)
 _count = _number(int, ">= 0", "whole number", low=0)
 _seed = _number(int, "a whole number >= 0", "whole number", low=0, high=2**32 - 1)
 _nonnegative = _number(float, ">= 0", "number", low=0)
+_port = _number(int, "in [0, 65535]", "port number", low=0, high=65535)
 
 
 def _ints(text: str) -> list[int]:
@@ -292,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  chainrule evaluate runs/mine/model.safetensors test.csv\n"
                "  chainrule gradcheck runs/mine/model.safetensors\n"
                "  chainrule export runs/mine/model.safetensors --format onnx\n"
-               "  chainrule explain\n\n" + EXIT_CODES)
+               "  chainrule explain\n"
+               "  chainrule playground\n\n" + EXIT_CODES)
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     reading = argparse.ArgumentParser(add_help=False)
@@ -308,4 +311,5 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_train, _add_predict, _add_evaluate, _add_export, _add_gradcheck,
                 _add_explain, _add_demo_and_info):
         add(sub, [common, reading])
+    add_playground(sub, [common], _port)
     return parser
