@@ -21,8 +21,10 @@ CORE = ["tensor.py", "reductions.py", "tensor_methods.py", "engine.py", "autogra
 # 11's last part: PyTorch's result dtypes (the promotion rule, one dtype test per binary op,
 # float32 from functions of ints, cat's and matmul's common dtype), einsum's '...' and
 # diagonals (the spec grammar and the diagonal's reverse rule), and the names the sweep found
-# missing (movedim, clamp, floor_divide, the shifts, neg).
-BUDGET = 2670
+# missing (movedim, clamp, floor_divide, the shifts, neg). +20 for issue 16's stability coach
+# and issue 17's compiled step: both hook the engine behind a switch that costs nothing when off
+# (the coach inside the existing anomaly branches, the tracer's one test in `apply`).
+BUDGET = 2690
 
 
 def code_lines(path: Path) -> int:

@@ -255,7 +255,10 @@ def test_formulas_for_a_sigmoid_network_and_a_message_for_others(client):
     assert "δ_j = y_j(1 − y_j) Σ_k w_jk δ_k" in f["text"]
     post(client, "/api/config", {"activation": "tanh"})
     f = client.get(f"/api/formulas?sid={SID}&index=0").json()
-    assert f["text"] is None and "sigmoid networks" in f["message"]
+    assert f["message"] is None and "tanh hidden units" in f["text"]
+    post(client, "/api/config", {"dropout": 0.2})
+    f = client.get(f"/api/formulas?sid={SID}&index=0").json()
+    assert f["text"] is None and "No formulas for this network" in f["message"]
     r = client.get(f"/api/formulas?sid={SID}&index=100000")
     assert r.status_code == 400 and "Invalid training row" in r.json()["error"]
 

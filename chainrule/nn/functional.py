@@ -441,8 +441,7 @@ def dropout_mask(rng: Any, like: Any, p: float) -> Any:
     keep = get_rng(rng).random(like.shape) >= p
     mask = keep.astype(like.dtype) * like.dtype.type(1.0 / (1.0 - p))
     if is_device(like):
-        # NOTE: drawn from chainrule's seeded host generator and copied to the device, so a
-        # seed gives the same masks on either backend and checkpoints restore them
+        # NOTE: drawn on the seeded host generator, so a seed gives the same masks on either backend
         mask = get_backend(like).xp.asarray(mask)
     return mask
 

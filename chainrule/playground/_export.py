@@ -145,6 +145,5 @@ def formulas(session: Session, index: int) -> dict[str, Any]:
             trace = backprop_trace(session.model, x, target, lr=session.config.lr, loss=loss)
     except ChainruleError as exc:
         return {**about, "text": None,
-                "message": f"Formulas are shown for sigmoid networks (the notes' §4): "
-                           f"{exc}"}
+                "message": f"No formulas for this network: {exc}"}
     return {**about, "text": trace.table(digits=4), "message": None}
