@@ -110,7 +110,7 @@ def backward(root: Any, grad: Any = None, retain_graph: bool = False) -> None:
             "it has requires_grad=True, it was made under no_grad, or a comparison (>, ==, "
             "argmax, round, a step function) cut the graph: such ops have zero derivative "
             f"almost everywhere and pass no gradient.{made} To train, differentiate a smooth "
-            "stand-in instead, e.g. the log-loss rather than the error count (notes §3).")
+            "stand-in instead, e.g. the log-loss rather than the error count (tutorial: Objectives).")
     if grad is None:
         data = root.data
         if data.size != 1:

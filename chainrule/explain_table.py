@@ -69,7 +69,7 @@ def backprop_table(t: Any, digits: int = 6, view: str = "error") -> list[str]:
     f_def = ("y_j = σ(z_j) = 1 / (1 + e^(−z_j))" if units == "sigmoid units"
              else "y_j = f(z_j)")
     lines = [
-        "One step of backpropagation on one example (notes §4, backpropagation)",
+        "One step of backpropagation on one example (tutorial: Backpropagation)",
         f"network {'-'.join(map(str, sizes))}, {units}, {e_def}, η = {f(t.lr)}",
         "w_ij is the weight from unit i to unit j; the bias w_0j is the weight of an extra "
         "input y_0 = 1",
@@ -94,7 +94,7 @@ def backprop_table(t: Any, digits: int = 6, view: str = "error") -> list[str]:
     if view == "likelihood":
         ll = ("log L = −E" if t.loss == "log" else
               "log L = −E − (n/2) ln 2π   (y* = y + Gaussian noise of unit variance)")
-        lines += [f"Log-likelihood of the target (notes §3): {ll} = {f(t.log_likelihood)}; "
+        lines += [f"Log-likelihood of the target (tutorial: Objectives): {ll} = {f(t.log_likelihood)}; "
                   "maximizing log L by gradient ascent is minimizing E by gradient descent"]
     lines += ["", "Backward pass: δ_j = ∂E/∂z_j, from the outputs down",
               f"  output layer {out.number}: {d_out}"]

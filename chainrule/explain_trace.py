@@ -195,7 +195,7 @@ class GraphTrace:
                for r in self.backward]
         names = ", ".join(f"{n} = {r['node']}" for n, r in zip(self.inputs, self.forward))
         return "\n".join([
-            "Reverse mode on the whiteboard (notes §4, backpropagation): "
+            "Reverse mode on the whiteboard (tutorial: Backpropagation): "
             f"y = {fmt(self.value, digits)}",
             f"inputs {names}", "",
             "Forward (primal) trace: every step in the order it runs",

@@ -78,4 +78,4 @@ def test_explain_never_prints_minus_zero():
     text = str(trace)
     assert "x1 = 0," in text or "= 0" in text
     assert not re.search(r"(?<![\d.e])-0(?![.\d])", text), text
-    assert "NOTES.md" not in text and "notes §4" in text
+    assert "NOTES.md" not in text and "(tutorial: Backpropagation)" in text

@@ -238,7 +238,7 @@ def _add_gradcheck(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _add_explain(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("explain", parents=parents[:1],
-                       help="one backpropagation step by hand (notes §4, backpropagation)",
+                       help="one backpropagation step by hand (tutorial: Backpropagation)",
                        description="Print one training step of a small dense network in the "
                                    "notes' notation: z, y, the deltas δ_j = f'(z_j) Σ_k w_jk δ_k, "
                                    "each weight's gradient δ_j y_i and its update; --view "

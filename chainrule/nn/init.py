@@ -102,7 +102,7 @@ def _warn_symmetric(tensor: Any, where: str) -> None:
         warnings.warn(
             f"{where} fills a whole weight matrix of shape {tuple(a.shape)} with one value: "
             "every unit then computes the same function and gets the same gradient, so the "
-            "units never become different (notes §6, initialization). Use a random "
+            "units never become different (tutorial: Initialization). Use a random "
             "initialization such as xavier_uniform_ or kaiming_uniform_.", SymmetryWarning, stacklevel=3)
 
 
