@@ -104,7 +104,7 @@ def _row(values: np.ndarray) -> str:
 
 def _report(r: Differentiation) -> list[str]:
     n, m = len(r.inputs), r.value.size
-    out = [f"Four ways to differentiate at {_row(np.array(r.inputs))} (tutorial: Four ways to differentiate): "
+    out = [f"Four ways to differentiate at {_row(np.array(r.inputs))} (the tutorial's page of that name): "
            f"{n} input(s), {m} output(s), value {_row(r.value)}", ""]
     head = f"  {'method':<22}{'derivative':<34}{'f evals':>8}  {'time':>9}  passes"
     out += [head, "  " + "-" * (len(head) + 20)]
