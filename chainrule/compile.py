@@ -50,6 +50,7 @@ from .backend import get_backend
 from .engine import MODE, no_grad, unbroadcast
 from .nn.hooks import Version as HookVersion
 from .ops import SoftmaxCrossEntropy
+from .optim import Optimizer
 from .ops.shape import Scatter
 from .tensor import Tensor
 
@@ -219,13 +220,17 @@ class _Program:
             if what is SoftmaxCrossEntropy and psrc["target"][0] in ("in", "cast"):
                 # class labels from the batch: checked on every replay, as the loss does
                 self.labels.append((slot(psrc["target"]), rec.first_shapes[k][-1]))
-        self.params = [(p, first_param + j) for j, p in enumerate(params)]
+        for j, p in enumerate(params):  # the guard (CompiledStep._unchanged) keeps them these
+            self.env[first_param + j] = p.data
         self.loss_slot = first_call + rec.nodes[id(loss._node)]
         self.root = (get_backend(loss.data).xp, loss.data.shape, loss.data.dtype)
         if id(getattr(out, "data", None)) not in rec.where:
             raise Untraceable("the model's output is not made by ops of the step")
         self.out_slot = slot(rec.where[id(out.data)])
         self.backward = self._schedule(rec, params[:n_updated], first_call)
+        # zero_grad as Optimizer does it, for the parameters backward does not assign
+        graded = {-1 - o[1] for *_, outs in self.backward for o in outs if o[1] < 0}
+        self.ungraded = [p for j, p in enumerate(params[:n_updated]) if j not in graded]
 
     def _schedule(self, rec: _Record, params: list[Tensor], first_call: int) -> list[tuple]:
         """Backward as (vjp, slot of its cotangent, [(input index, destination, first?, shape,
@@ -270,8 +275,6 @@ class _Program:
             if t.size and int(np.maximum.reduce(u, axis=None) if type(u) is np.ndarray
                               else u.max()) >= n:
                 return None
-        for p, s in self.params:
-            env[s] = p.data
         get = env.__getitem__
         for fn, slots, fixed, dyn, out in self.forward:
             if dyn:
@@ -282,7 +285,11 @@ class _Program:
         loss = env[self.loss_slot]
         if on_loss is not None:
             on_loss(loss)
-        optimizer.zero_grad()
+        if type(optimizer).zero_grad is Optimizer.zero_grad:  # (its loop costs microseconds)
+            for p in self.ungraded:
+                p.grad = None
+        else:
+            optimizer.zero_grad()
         grads = [None] * len(env)  # pending cotangents by slot (a list: no hashing)
         xp, shape, dtype = self.root
         # (a 0-d root as the engine makes it: np.ones costs a microsecond more)
@@ -293,6 +300,8 @@ class _Program:
             for i, dest, first, shape, dtype in outs:
                 gi = cots[i]
                 if gi is None:
+                    if first and dest < 0:
+                        params[-1 - dest].grad = None
                     continue
                 if type(gi) is Scatter:
                     if not first and dest >= 0:

@@ -127,6 +127,19 @@ def test_gradients_are_left_in_grad_as_eagerly():
     assert all(np.array_equal(a, p.grad) for a, p in zip(replayed, model.parameters()))
 
 
+def test_a_parameter_the_step_does_not_use_has_no_gradient_after_a_replay():
+    # the replay zeroes only the gradients backward does not assign, as zero_grad would
+    model, x, y = mlp(), X[:16], Y_CLASS[:16]
+    spare = cr.Tensor(np.ones(3, np.float32), requires_grad=True)
+    opt = optim.Adam([*model.parameters(), spare], lr=1e-3)
+    step = compile_step(model, nn.CrossEntropyLoss(), opt)
+    for _ in range(3):
+        spare.grad = np.ones(3, np.float32)  # left over from elsewhere: the step clears it
+        step(x, y)
+    assert step.replays == 1
+    assert spare.grad is None and all(p.grad is not None for p in model.parameters())
+
+
 def test_int32_labels_are_cast_like_the_loss_casts_them():
     step = train_both(mlp, nn.CrossEntropyLoss, OPTIMIZERS["adam"], Y_CLASS.astype(np.int32))
     assert step.replays == 8

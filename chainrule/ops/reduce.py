@@ -72,12 +72,14 @@ def logsumexp_and_softmax(xp: Any, x: Any, axis: Any, finite_shift: bool = True
     ``finite_shift`` replaces ±inf maxima by 0 so all -inf rows give -inf, not inf - inf;
     callers whose result is nan for such rows anyway skip it.
     """
-    m = x.max(axis=axis, keepdims=True) if x.size else x.max(axis, keepdims=True, initial=-xp.inf)
+    host = type(x) is np.ndarray  # (ufunc.reduce: ndarray.max/.sum add a Python wrapper per call)
+    m = (np.maximum.reduce(x, axis, None, None, True) if host else x.max(axis=axis, keepdims=True)) \
+        if x.size else x.max(axis, keepdims=True, initial=-xp.inf)
     if finite_shift:
         m = xp.where(xp.isfinite(m), m, 0)
     e = x - m
     e = xp.exp(e, out=e) if e.dtype.kind == "f" else xp.exp(e)  # in place: one array fewer
-    s = e.sum(axis=axis, keepdims=True)
+    s = np.add.reduce(e, axis, None, None, True) if host else e.sum(axis=axis, keepdims=True)
     e /= s
     if not x.size:  # an empty sum's log is −inf, not a warning
         with np.errstate(divide="ignore"):
@@ -144,7 +146,9 @@ class SoftmaxCrossEntropy(Op):
         # per row: log Σ e^(z−m) − (z_t − m)
         loss = log_s.reshape(-1) - (z.reshape(-1)[self.flat] - m.reshape(-1))
         # NOTE: sum / n rather than .mean(): NumPy's mean wrapper costs microseconds per call
-        return loss.sum() / max(loss.size, 1) if mean else loss.reshape(target.shape)
+        if not mean:
+            return loss.reshape(target.shape)
+        return (np.add.reduce(loss, None) if type(loss) is np.ndarray else loss.sum()) / max(loss.size, 1)
 
     def vjp(self, g):
         (p,) = self.saved
