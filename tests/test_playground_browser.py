@@ -91,8 +91,10 @@ def test_train_upload_export_in_a_real_browser(browser, tmp_path):
         assert number(page, "#test-loss") < loss0
         assert boundary_pixels(page) != before  # the boundary moved
         page.click("#formulas-button")
+        # wait for this network's formulas: an earlier network's (any activation has them
+        # now) may still be on the panel when the click lands
         page.wait_for_function("document.getElementById('formulas').textContent.includes("
-                               "'Backward pass')", timeout=WAIT)
+                               "'network 2-6-1, sigmoid units')", timeout=WAIT)
         assert "network 2-6-1, sigmoid units" in page.inner_text("#formulas")
         shot = tmp_path / "playground.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -115,7 +117,8 @@ def test_train_upload_export_in_a_real_browser(browser, tmp_path):
         page.set_input_files("#upload", str(good))
         page.wait_for_function("document.getElementById('dataset').value === 'upload'",
                                timeout=WAIT)
-        assert page.is_hidden("#error")
+        # the server's state event can beat the upload's own answer, which clears the error
+        page.wait_for_selector("#error", state="hidden", timeout=WAIT)
         assert "mine.csv" in page.inner_text("#dataset-about")
         page.click("#play")
         page.wait_for_function("Number(document.getElementById('batches').textContent) >= 50",
