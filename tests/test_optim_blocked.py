@@ -10,16 +10,7 @@ import chainrule as cr
 from chainrule import optim
 from chainrule.optim import _flat
 
-CONFIGS = [
-    (optim.SGD, {"lr": 0.1}),
-    (optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
-    (optim.SGD, {"lr": 0.1, "momentum": 0.9, "dampening": 0.1}),
-    (optim.Adam, {"lr": 0.05}),
-    (optim.Adam, {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
-    (optim.AdamW, {"lr": 0.05}),
-    (optim.RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True}),
-    (optim.Adagrad, {"lr": 0.1, "lr_decay": 0.01}),
-]
+from tests.test_optim_flat import CONFIGS  # the same eight optimizer settings
 
 
 def _train(cls, kwargs, steps=4):
