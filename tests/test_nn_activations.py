@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import Dual, Tensor, functional as F, nn
+from chainrule import Dual, Tensor, nn
 from chainrule.errors import ConfigError, ShapeError
 from chainrule.nn import functional as NF
 
@@ -103,12 +103,8 @@ def test_names_and_hidden_activations():
     assert any(isinstance(m, nn.Mish) for m in net.modules())
 
 
-def test_gelu_exact_needs_erf():
+def test_gelu_exact_uses_erf():
     x = Tensor(X)
-    if getattr(F, "erf", None) is None:
-        with pytest.raises(ConfigError, match="needs chainrule.functional.erf"):
-            nn.GELU()(x)
-        pytest.skip("chainrule.functional.erf not available yet (issue 11)")
     Phi = 0.5 * (1 + np.vectorize(math.erf)(X / math.sqrt(2)))
     np.testing.assert_allclose(nn.GELU()(x).numpy(), X * Phi, rtol=1e-12, atol=1e-15)
 
@@ -162,7 +158,5 @@ def test_matches_torch(ours, theirs, rtol):
 
 def test_gelu_exact_matches_torch():
     torch = pytest.importorskip("torch")
-    if getattr(F, "erf", None) is None:
-        pytest.skip("chainrule.functional.erf not available yet (issue 11)")
     x = np.random.default_rng(0).standard_normal((4, 5)) * 3
     step_matches_torch(torch, nn.GELU(), torch.nn.GELU(), x, rtol=1e-12, atol=1e-14)

@@ -46,6 +46,18 @@ def _padding(where: str, padding: Any, kernel: tuple, stride: tuple,
     return tuple((p, p) for p in int_tuple(where, "padding", padding, k, low=0))
 
 
+def _channels(where: str, in_channels: Any, out_channels: Any, groups: Any) -> tuple[int, int, int]:
+    """A layer's (in_channels, out_channels, groups): positive integers, both counts divisible
+    by groups."""
+    (in_channels,) = int_tuple(where, "in_channels", in_channels, 1)
+    (out_channels,) = int_tuple(where, "out_channels", out_channels, 1)
+    (groups,) = int_tuple(where, "groups", groups, 1)
+    if in_channels % groups or out_channels % groups:
+        raise ConfigError(f"{where}: in_channels ({in_channels}) and out_channels "
+                          f"({out_channels}) must both be divisible by groups ({groups})")
+    return in_channels, out_channels, groups
+
+
 def _check_input(where: str, x: Any, k: int, channels: int) -> tuple[Any, bool]:
     """``x`` with a batch axis (added when it came unbatched), after checking its rank and
     channel count."""
@@ -267,13 +279,8 @@ class _ConvNd(Module):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         where = type(self).__name__
-        (in_channels,) = int_tuple(where, "in_channels", in_channels, 1)
-        (out_channels,) = int_tuple(where, "out_channels", out_channels, 1)
-        (groups,) = int_tuple(where, "groups", groups, 1)
-        if in_channels % groups or out_channels % groups:
-            raise ConfigError(f"{where}: in_channels ({in_channels}) and out_channels "
-                              f"({out_channels}) must both be divisible by groups ({groups})")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.in_channels, self.out_channels, self.groups = _channels(where, in_channels,
+                                                                     out_channels, groups)
         self.kernel_size = int_tuple(where, "kernel_size", kernel_size, self.k)
         self.stride = int_tuple(where, "stride", stride, self.k)
         self.dilation = int_tuple(where, "dilation", dilation, self.k)
@@ -394,13 +401,8 @@ class _ConvTransposeNd(_ConvNd):
                  dtype: Any = np.float32) -> None:
         Module.__init__(self)
         where = type(self).__name__
-        (in_channels,) = int_tuple(where, "in_channels", in_channels, 1)
-        (out_channels,) = int_tuple(where, "out_channels", out_channels, 1)
-        (groups,) = int_tuple(where, "groups", groups, 1)
-        if in_channels % groups or out_channels % groups:
-            raise ConfigError(f"{where}: in_channels ({in_channels}) and out_channels "
-                              f"({out_channels}) must both be divisible by groups ({groups})")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.in_channels, self.out_channels, self.groups = _channels(where, in_channels,
+                                                                     out_channels, groups)
         self.kernel_size = int_tuple(where, "kernel_size", kernel_size, self.k)
         self.stride, self.padding, self.output_padding, self.dilation = _transpose_args(
             where, self.k, stride, padding, output_padding, dilation)
